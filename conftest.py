@@ -1,0 +1,3 @@
+"""Shared pytest set-up (fixtures live in yizhan.core.testing)."""
+
+pytest_plugins = ["yizhan.core.testing.fixtures"]

@@ -1,0 +1,102 @@
+"""The one permission helper every list, detail and write uses.
+
+A user holds roles (``accounts.RoleGrant``), each granted on a jurisdiction node and
+covering that node's subtree. A permission is a string like ``"stations.manage"``;
+``ROLE_PERMISSIONS`` says which roles carry it. Scoping is by the jurisdiction
+``path`` prefix, so it is one indexed ``LIKE 'prefix%'`` on SQLite and PostgreSQL.
+
+    qs = restrict(Station.objects.all(), user, "stations.view", path_field="jurisdiction__path")
+    require(user, "stations.manage", station.jurisdiction)    # raises OutOfJurisdiction
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from django.db.models import Q, QuerySet
+
+from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
+
+ADMINS = ("community_admin", "street_admin", "district_admin", "city_admin")
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    "worker": set(),
+    "keeper": {"stations.view", "stations.stock"},
+    "grid_worker": {"stations.view"},
+    "handler": set(),
+    "duty_officer": {"stations.view"},
+    "employer": set(),
+    "merchant": set(),
+    "teacher": set(),
+    "auditor": {"audit.view"},
+}
+for _admin in ADMINS:
+    ROLE_PERMISSIONS[_admin] = {
+        "stations.view",
+        "stations.manage",
+        "stations.stock",
+        "people.view",
+        "people.manage",
+        "jurisdictions.view",
+    }
+ROLE_PERMISSIONS["district_admin"] |= {"jurisdictions.manage"}
+ROLE_PERMISSIONS["city_admin"] |= {"jurisdictions.manage"}
+
+
+def _grants(user):
+    """(role, path) pairs of the user, cached on the user object per request."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, "_yizhan_grants", None)
+    if cached is None:
+        cached = list(user.role_grants.values_list("role", "jurisdiction__path"))
+        user._yizhan_grants = cached
+    return cached
+
+
+def roles_of(user) -> set[str]:
+    return {role for role, _ in _grants(user)}
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(roles_of(user) & set(roles))
+
+
+def scope_paths(user, perm: str) -> list[str]:
+    """Jurisdiction path prefixes where ``user`` holds ``perm`` (minimal set)."""
+    paths = sorted({path for role, path in _grants(user) if perm in ROLE_PERMISSIONS.get(role, ())})
+    minimal: list[str] = []
+    for p in paths:  # drop paths already covered by an ancestor
+        if not any(p.startswith(m) for m in minimal):
+            minimal.append(p)
+    return minimal
+
+
+def has_perm_anywhere(user, perm: str) -> bool:
+    return bool(scope_paths(user, perm))
+
+
+def can(user, perm: str, jurisdiction) -> bool:
+    """Whether ``user`` holds ``perm`` on ``jurisdiction`` (a node or its path)."""
+    path = jurisdiction if isinstance(jurisdiction, str) else jurisdiction.path
+    return any(path.startswith(p) for p in scope_paths(user, perm))
+
+
+def require(user, perm: str, jurisdiction=None) -> None:
+    """Raise unless allowed. Without a jurisdiction: allowed somewhere."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotAuthenticated()
+    paths = scope_paths(user, perm)
+    if not paths:
+        raise PermissionDenied()
+    if jurisdiction is not None and not can(user, perm, jurisdiction):
+        raise OutOfJurisdiction()
+
+
+def restrict(qs: QuerySet, user, perm: str, *, path_field: str = "jurisdiction__path") -> QuerySet:
+    """Only the rows inside the user's scope for ``perm`` (none for no scope)."""
+    paths = scope_paths(user, perm)
+    if not paths:
+        return qs.none()
+    return qs.filter(reduce(or_, (Q(**{f"{path_field}__startswith": p}) for p in paths)))
