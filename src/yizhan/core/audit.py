@@ -16,6 +16,7 @@ def audit_record(
     summary: str = "",
     changes: dict | None = None,
     jurisdiction_path: str = "",
+    ip: str | None = None,
 ) -> AuditLog:
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -29,7 +30,7 @@ def audit_record(
         object_id=str(object_id or ""),
         summary=summary[:300],
         changes=changes or {},
-        ip=current_ip(),
+        ip=ip or current_ip(),
         jurisdiction_path=jurisdiction_path,
     )
 

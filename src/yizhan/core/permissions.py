@@ -64,7 +64,11 @@ def has_role(user, *roles: str) -> bool:
 
 
 def scope_paths(user, perm: str) -> list[str]:
-    """Jurisdiction path prefixes where ``user`` holds ``perm`` (minimal set)."""
+    """Jurisdiction path prefixes where ``user`` holds ``perm`` (minimal set).
+
+    Active superusers hold every permission everywhere ("/" prefixes every path)."""
+    if getattr(user, "is_superuser", False) and getattr(user, "is_active", False):
+        return ["/"]
     paths = sorted({path for role, path in _grants(user) if perm in ROLE_PERMISSIONS.get(role, ())})
     minimal: list[str] = []
     for p in paths:  # drop paths already covered by an ancestor
@@ -100,3 +104,36 @@ def restrict(qs: QuerySet, user, perm: str, *, path_field: str = "jurisdiction__
     if not paths:
         return qs.none()
     return qs.filter(reduce(or_, (Q(**{f"{path_field}__startswith": p}) for p in paths)))
+
+
+# ---- role levels (who may grant what) ---------------------------------------
+# An admin may grant a role only on a node inside their scope and never a role
+# above their own level. Non-admin roles are level 0 except the auditor, who
+# watches admins and so may only be appointed from district level up.
+ROLE_LEVEL: dict[str, int] = {role: 0 for role in ROLE_PERMISSIONS}
+ROLE_LEVEL.update({"community_admin": 1, "street_admin": 2, "district_admin": 3, "city_admin": 4})
+ROLE_LEVEL["auditor"] = 3
+
+
+def admin_level_at(user, jurisdiction) -> int:
+    """The highest admin level ``user`` holds on a grant covering ``jurisdiction``
+    (superusers: above every role)."""
+    if getattr(user, "is_superuser", False):
+        return 99
+    path = jurisdiction if isinstance(jurisdiction, str) else jurisdiction.path
+    levels = [ROLE_LEVEL[role] for role, p in _grants(user) if role in ADMINS and path.startswith(p)]
+    return max(levels, default=-1)
+
+
+def can_grant(user, role: str, jurisdiction) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    if not can(user, "people.manage", jurisdiction):
+        return False
+    return ROLE_LEVEL.get(role, 99) <= admin_level_at(user, jurisdiction)
+
+
+def forget_grants(user) -> None:
+    """Drop the per-request cache of a user's grants (after a grant changes)."""
+    if hasattr(user, "_yizhan_grants"):
+        del user._yizhan_grants

@@ -25,6 +25,8 @@ class Jurisdiction(models.Model):
     center_lat = models.FloatField(null=True, blank=True)
     center_lng = models.FloatField(null=True, blank=True)
     area_km2 = models.FloatField(null=True, blank=True)
+    # Lets every process notice a change and rebuild its in-memory locate index.
+    updated_at = models.DateTimeField(auto_now=True, null=True, db_index=True)
 
     class Meta:
         ordering = ["path"]

@@ -1,0 +1,529 @@
+"""Writes of people, logins, roles and tokens.
+
+Every function: keyword-only, ``actor`` first (``None`` = the system: management
+commands, demo loader), one transaction, an audit row in it. Raw phone numbers,
+ID numbers, codes and tokens never reach the audit log or the logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from yizhan.accounts import errors as E
+from yizhan.accounts.choices import Role, Trade
+from yizhan.accounts.models import ApiToken, OneTimeCode, RoleGrant, User, WorkerProfile
+from yizhan.accounts.selectors import token_hash
+from yizhan.core import permissions
+from yizhan.core.audit import AuditAction, audit_record
+from yizhan.core.errors import (
+    Conflict,
+    Message,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from yizhan.core.pii import mask_phone, normalize_id_number, normalize_phone
+
+# Bump when the privacy notice shown on the login page changes.
+CONSENT_VERSION = "2024-01"
+OTP_DIGITS = 6
+TOKEN_PREFIX = "yz_"
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
+
+
+def _now():
+    return timezone.now()
+
+
+# ---- one-time codes (workers) ----------------------------------------------
+
+
+def _code_hash(phone: str, code: str) -> str:
+    """HMAC with the secret key: a leaked table alone cannot be brute-forced."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"otp:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def otp_request(*, phone: str, ip: str | None = None) -> OneTimeCode:
+    """Send a 6-digit login code by SMS. Rate-limited per phone and per IP per hour
+    (counted from the stored rows, so it holds across processes)."""
+    phone = normalize_phone(phone)
+    now = _now()
+    hour_ago = now - timedelta(hours=1)
+    with transaction.atomic():
+        if (
+            OneTimeCode.objects.filter(phone=phone, created_at__gte=hour_ago).count()
+            >= settings.YIZHAN_OTP_PER_PHONE_PER_HOUR
+        ):
+            raise E.OtpRateLimited(field="phone")
+        if ip and (
+            OneTimeCode.objects.filter(ip=ip, created_at__gte=hour_ago).count()
+            >= settings.YIZHAN_OTP_PER_IP_PER_HOUR
+        ):
+            raise E.OtpRateLimited(field=None)
+        code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+        row = OneTimeCode.objects.create(
+            phone=phone,
+            code_hash=_code_hash(phone, code),
+            expires_at=now + timedelta(seconds=settings.YIZHAN_OTP_TTL_SECONDS),
+            ip=ip,
+        )
+        minutes = max(1, settings.YIZHAN_OTP_TTL_SECONDS // 60)
+        text = f"【驿站】您的登录验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。"
+
+        def _send():
+            from yizhan.accounts.sms import send_sms
+
+            send_sms(phone=phone, text=text, code=code)
+
+        transaction.on_commit(_send)
+    return row
+
+
+def _worker_username() -> str:
+    # Never derived from the phone: usernames appear in the audit log.
+    return f"w_{secrets.token_hex(6)}"
+
+
+def otp_verify(*, phone: str, code: str, ip: str | None = None) -> User:
+    """Check the latest code for ``phone``; return the (possibly new) worker user.
+
+    5 tries per code, then it is dead. A first login creates the user and an empty
+    WorkerProfile with the consent version of the notice shown on the login page;
+    nothing else is granted. Staff accounts (usable password) must use the password
+    login. The caller starts the session (``django.contrib.auth.login``)."""
+    phone = normalize_phone(phone)
+    code = str(code or "").strip()
+    now = _now()
+    failure: Exception | None = None
+    with transaction.atomic():
+        row = (
+            OneTimeCode.objects.select_for_update()
+            .filter(phone=phone, used_at__isnull=True)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if row is None or row.expires_at <= now:
+            failure = E.OtpExpired(field="code")
+        elif row.tries >= settings.YIZHAN_OTP_MAX_TRIES:
+            failure = E.OtpTooManyTries(field="code")
+        else:
+            OneTimeCode.objects.filter(pk=row.pk).update(tries=F("tries") + 1)
+            if not (re.fullmatch(rf"\d{{{OTP_DIGITS}}}", code) and hmac.compare_digest(
+                row.code_hash, _code_hash(phone, code)
+            )):
+                failure = (
+                    E.OtpTooManyTries(field="code")
+                    if row.tries + 1 >= settings.YIZHAN_OTP_MAX_TRIES
+                    else E.OtpInvalid(field="code")
+                )
+        if failure is not None:
+            audit_record(
+                actor=None, action=AuditAction.LOGIN_FAILED, object_type="accounts.user",
+                summary=f"otp {failure.code} for {mask_phone(phone)}", ip=ip,
+            )
+    if failure is not None:  # the tries counter and the audit row are committed
+        raise failure
+
+    with transaction.atomic():
+        OneTimeCode.objects.filter(pk=row.pk).update(used_at=now)
+        user = User.objects.select_for_update().filter(phone=phone).first()
+        created = False
+        if user is None:
+            user = User(username=_worker_username(), phone=phone)
+            user.set_unusable_password()
+            user.save()
+            created = True
+        elif not user.is_active:
+            raise PermissionDenied(("该账号已停用", "This account is disabled"), code="account_disabled")
+        elif user.has_usable_password():
+            raise PermissionDenied(
+                ("工作人员请使用用户名和密码登录", "Staff accounts log in with username and password"),
+                code="use_password_login",
+            )
+        profile, _ = WorkerProfile.objects.get_or_create(user=user)
+        if profile.consent_version != CONSENT_VERSION:
+            profile.consent_version = CONSENT_VERSION
+            profile.consent_at = now
+            profile.save(update_fields=["consent_version", "consent_at", "updated_at"])
+        User.objects.filter(pk=user.pk).update(last_login=now)
+        audit_record(
+            actor=user, action=AuditAction.LOGIN, obj=user,
+            summary="otp login (new worker)" if created else "otp login", ip=ip,
+        )
+    return user
+
+
+# ---- staff password login ------------------------------------------------------
+
+
+def staff_login(*, username: str, password: str, ip: str | None = None) -> User:
+    """Username + password with lock-out after ``YIZHAN_LOGIN_MAX_FAILURES``
+    failures for ``YIZHAN_LOGIN_LOCKOUT_SECONDS``. Used by the login page and, via
+    ``StaffPasswordBackend``, by Django admin."""
+    username = (username or "").strip()
+    now = _now()
+    lockout = settings.YIZHAN_LOGIN_LOCKOUT_SECONDS
+    failure: Exception | None = None
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(username=username).first() if username else None
+        if user is not None and user.locked_until and user.locked_until > now:
+            minutes = max(1, int((user.locked_until - now).total_seconds() + 59) // 60)
+            failure = E.AccountLocked(field="password", minutes=minutes)
+        elif user is None or not user.is_active or not password or not user.check_password(password):
+            failure = E.InvalidCredentials(field="password")
+            if user is not None:
+                user.failed_login_count = F("failed_login_count") + 1
+                user.save(update_fields=["failed_login_count"])
+                user.refresh_from_db(fields=["failed_login_count"])
+                if user.failed_login_count >= settings.YIZHAN_LOGIN_MAX_FAILURES:
+                    user.locked_until = now + timedelta(seconds=lockout)
+                    user.failed_login_count = 0
+                    user.save(update_fields=["locked_until", "failed_login_count"])
+                    failure = E.AccountLocked(field="password", minutes=max(1, lockout // 60))
+        if failure is not None:
+            audit_record(
+                actor=None, action=AuditAction.LOGIN_FAILED, object_type="accounts.user",
+                object_id=user.pk if user else "", summary=f"password login {failure.code}: {username[:60]}",
+                ip=ip,
+            )
+        else:
+            user.failed_login_count = 0
+            user.locked_until = None
+            user.last_login = now
+            user.save(update_fields=["failed_login_count", "locked_until", "last_login"])
+            audit_record(actor=user, action=AuditAction.LOGIN, obj=user, summary="password login", ip=ip)
+    if failure is not None:
+        raise failure
+    return user
+
+
+# ---- API tokens ---------------------------------------------------------------
+
+
+def _require_self_or_superuser(actor, user) -> None:
+    if actor is None:
+        return
+    if not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+    if actor.pk != user.pk and not actor.is_superuser:
+        raise PermissionDenied()
+
+
+def api_token_create(*, actor, user: User, name: str) -> tuple[ApiToken, str]:
+    """A personal Bearer token for ``user``. The raw token is returned once and
+    never stored (SHA-256 only). Staff only, unless ``actor`` is the system."""
+    _require_self_or_superuser(actor, user)
+    if actor is not None and not (user.is_superuser or user.is_staff or user.role_grants.exists()):
+        raise PermissionDenied(("只有工作人员可以创建令牌", "Only staff can create API tokens"))
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationError(("请填写 1–80 字的名称", "Give a name of 1–80 characters"), code="invalid_name", field="name")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10], key_hash=token_hash(raw))
+        audit_record(actor=actor or user, action=AuditAction.CREATE, obj=token, summary=f"api token {token.prefix}…")
+    return token, raw
+
+
+def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
+    _require_self_or_superuser(actor, token.user)
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is None:
+            token.revoked_at = _now()
+            token.save(update_fields=["revoked_at", "updated_at"])
+            audit_record(actor=actor, action=AuditAction.DELETE, obj=token, summary=f"revoke token {token.prefix}…")
+    return token
+
+
+# ---- roles and staff --------------------------------------------------------------
+
+
+def _check_grant(actor, role: str, jurisdiction) -> None:
+    if role not in Role.values:
+        raise ValidationError(("角色无效", "Unknown role"), code="invalid_role", field="role")
+    if jurisdiction is None:
+        raise ValidationError(("请选择辖区", "Choose a jurisdiction"), code="required", field="jurisdiction")
+    if actor is None:
+        return
+    permissions.require(actor, "people.manage", jurisdiction)
+    if not permissions.can_grant(actor, role, jurisdiction):
+        raise PermissionDenied(
+            ("不能授予高于自己级别的角色", "You cannot grant a role above your own level"),
+            code="role_above_own_level",
+            field="role",
+        )
+
+
+def role_grant(*, actor, user: User, role: str, jurisdiction) -> RoleGrant:
+    _check_grant(actor, role, jurisdiction)
+    with transaction.atomic():
+        grant, created = RoleGrant.objects.get_or_create(
+            user=user, role=role, jurisdiction=jurisdiction, defaults={"granted_by": actor}
+        )
+        if created:
+            audit_record(
+                actor=actor, action=AuditAction.CREATE, obj=grant,
+                summary=f"grant {role} @ {jurisdiction.code} to {user.username}",
+                jurisdiction_path=jurisdiction.path,
+            )
+    permissions.forget_grants(user)
+    return grant
+
+
+def role_revoke(*, actor, user: User, role: str, jurisdiction) -> None:
+    _check_grant(actor, role, jurisdiction)
+    with transaction.atomic():
+        grant = RoleGrant.objects.filter(user=user, role=role, jurisdiction=jurisdiction).first()
+        if grant is None:
+            raise NotFound(("该授权不存在", "No such role grant"), code="grant_not_found")
+        audit_record(
+            actor=actor, action=AuditAction.DELETE, obj=grant,
+            summary=f"revoke {role} @ {jurisdiction.code} from {user.username}",
+            jurisdiction_path=jurisdiction.path,
+        )
+        grant.delete()
+    permissions.forget_grants(user)
+
+
+def staff_create(
+    *, actor, username: str, display_name: str, phone: str | None, password: str, role: str, jurisdiction
+) -> User:
+    """A staff account (password login, Django admin access) with one role."""
+    _check_grant(actor, role, jurisdiction)
+    username = (username or "").strip()
+    if not _USERNAME_RE.match(username):
+        raise ValidationError(
+            ("用户名须为 3–150 位字母、数字或 _.@+-", "Username: 3–150 letters, digits or _.@+-"),
+            code="invalid_username", field="username",
+        )
+    phone = normalize_phone(phone) if phone else None
+    try:
+        validate_password(password or "")
+    except DjangoValidationError as exc:
+        raise ValidationError(
+            ("密码太简单或太短（至少 8 位）", "Password too weak or short (8+ characters)"),
+            code="weak_password", field="password",
+        ) from exc
+    with transaction.atomic():
+        if User.objects.filter(username__iexact=username).exists():
+            raise Conflict(("用户名已被使用", "Username is taken"), code="username_taken", field="username")
+        if phone and User.objects.filter(phone=phone).exists():
+            raise Conflict(("手机号已被使用", "Phone number is in use"), code="phone_taken", field="phone")
+        user = User(username=username, display_name=(display_name or "").strip()[:60], phone=phone, is_staff=True)
+        user.set_password(password)
+        user.save()
+        audit_record(
+            actor=actor, action=AuditAction.CREATE, obj=user, summary=f"staff {username} ({role})",
+            jurisdiction_path=jurisdiction.path,
+        )
+        role_grant(actor=actor, user=user, role=role, jurisdiction=jurisdiction)
+    return user
+
+
+# ---- worker profile, export, deletion (PIPL) ------------------------------------------
+
+PROFILE_FIELDS = ("display_name", "trade", "platform", "employer", "skills", "home_community", "id_number")
+
+
+def worker_profile_update(*, actor, user: User, data: dict) -> WorkerProfile:
+    """The owner edits their own profile. Unknown keys are ignored."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+    if actor.pk != user.pk:
+        raise PermissionDenied()
+    from yizhan.jurisdictions.models import Jurisdiction
+
+    with transaction.atomic():
+        profile, _ = WorkerProfile.objects.select_for_update().get_or_create(user=user)
+        changes: dict = {}
+        user_fields: list[str] = []
+        if "display_name" in data and data["display_name"] is not None:
+            value = str(data["display_name"]).strip()
+            if len(value) > 60:
+                raise ValidationError(("昵称最多 60 字", "Name: at most 60 characters"), code="too_long", field="display_name")
+            user.display_name = value
+            user_fields.append("display_name")
+            changes["display_name"] = "changed"
+        if "id_number" in data and data["id_number"] is not None:
+            value = str(data["id_number"]).strip()
+            user.id_number = normalize_id_number(value) if value else ""
+            user_fields.append("id_number")
+            changes["id_number"] = "changed"  # never the value itself
+        if "trade" in data and data["trade"] is not None:
+            if data["trade"] not in Trade.values:
+                raise ValidationError(("职业类型无效", "Unknown trade"), code="invalid_trade", field="trade")
+            changes["trade"] = [profile.trade, data["trade"]]
+            profile.trade = data["trade"]
+        for key, limit in (("platform", 60), ("employer", 100)):
+            if key in data and data[key] is not None:
+                value = str(data[key]).strip()
+                if len(value) > limit:
+                    raise ValidationError(
+                        (f"最多 {limit} 字", f"At most {limit} characters"), code="too_long", field=key
+                    )
+                changes[key] = [getattr(profile, key), value]
+                setattr(profile, key, value)
+        if "skills" in data and data["skills"] is not None:
+            skills = data["skills"]
+            if isinstance(skills, str):
+                skills = [s for s in re.split(r"[,，、\s]+", skills) if s]
+            if not isinstance(skills, list) or len(skills) > 30 or any(
+                not isinstance(s, str) or not s.strip() or len(s) > 30 for s in skills
+            ):
+                raise ValidationError(
+                    ("技能最多 30 项，每项最多 30 字", "Up to 30 skills of up to 30 characters"),
+                    code="invalid_skills", field="skills",
+                )
+            profile.skills = [s.strip() for s in skills]
+            changes["skills"] = profile.skills
+        if "home_community" in data:
+            code = data["home_community"]
+            if code in (None, ""):
+                profile.home_community = None
+            else:
+                node = Jurisdiction.objects.filter(code=code, level__in=("community", "grid")).first()
+                if node is None:
+                    raise ValidationError(
+                        ("找不到该社区", "Community not found"), code="unknown_community", field="home_community"
+                    )
+                if node.level == "grid":
+                    node = node.parent
+                profile.home_community = node
+                if node.center_lat is not None and not profile.home_cell:
+                    from yizhan.core.geo import COVERAGE_RES, cell_of
+
+                    profile.home_cell = cell_of(node.center_lat, node.center_lng, COVERAGE_RES)
+            changes["home_community"] = code or None
+        if user_fields:
+            user.save(update_fields=user_fields)
+        profile.save()
+        audit_record(actor=actor, action=AuditAction.UPDATE, obj=profile, summary="profile edit", changes=changes)
+    return profile
+
+
+def account_export(*, actor, user: User) -> dict:
+    """Everything Yizhan stores about ``user`` (PIPL art. 45), for a JSON download.
+    Other apps add their rows through ``EXPORT_HOOKS``."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+    if actor.pk != user.pk and not actor.is_superuser:
+        raise PermissionDenied()
+    from yizhan.core.models import Notification
+
+    profile = WorkerProfile.objects.filter(user=user).select_related("home_community").first()
+    data = {
+        "exported_at": _now().isoformat(),
+        "user": {
+            "username": user.username,
+            "display_name": user.display_name,
+            "phone": user.phone,
+            "id_number": user.id_number,
+            "date_joined": user.date_joined.isoformat(),
+            "last_login": user.last_login.isoformat() if user.last_login else None,
+        },
+        "profile": None,
+        "roles": [
+            {"role": g.role, "jurisdiction": g.jurisdiction.code}
+            for g in user.role_grants.select_related("jurisdiction")
+        ],
+        "api_tokens": [
+            {"name": t.name, "prefix": t.prefix, "created_at": t.created_at.isoformat(),
+             "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None}
+            for t in user.api_tokens.all()
+        ],
+        "notifications": [
+            {"kind": n.kind, "title": n.title_zh, "created_at": n.created_at.isoformat()}
+            for n in Notification.objects.filter(user=user)[:1000]
+        ],
+    }
+    if profile:
+        data["profile"] = {
+            "trade": profile.trade,
+            "platform": profile.platform,
+            "employer": profile.employer,
+            "skills": profile.skills,
+            "home_community": profile.home_community.code if profile.home_community else None,
+            "consent_version": profile.consent_version,
+            "consent_at": profile.consent_at.isoformat() if profile.consent_at else None,
+        }
+    for hook in EXPORT_HOOKS:
+        key, rows = hook(user)
+        data[key] = rows
+    with transaction.atomic():
+        audit_record(actor=actor, action=AuditAction.EXPORT, obj=user, summary="personal data export")
+    return data
+
+
+# Other apps append ``callable(user) -> (key, list_of_dicts)`` here (in AppConfig.ready).
+EXPORT_HOOKS: list = []
+
+
+@dataclass
+class DeletionResult:
+    user_id: int
+    tokens_revoked: int
+
+
+def account_delete(*, actor, user: User) -> DeletionResult:
+    """Erase a person (PIPL art. 47): identity fields, profile, codes, tokens, inbox
+    and roles go; the row stays, anonymous and inactive, so shared records
+    (check-ins, reviews, stock movements) keep their counts without the person."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+    if actor.pk != user.pk and not actor.is_superuser:
+        raise PermissionDenied()
+    from yizhan.core.models import Notification
+
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        phone = user.phone
+        if phone:
+            OneTimeCode.objects.filter(phone=phone).delete()
+        tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=_now())
+        WorkerProfile.objects.filter(user=user).delete()
+        Notification.objects.filter(user=user).delete()
+        RoleGrant.objects.filter(user=user).delete()
+        user.username = f"deleted_{user.pk}"
+        user.phone = None
+        user.display_name = ""
+        user.first_name = user.last_name = user.email = ""
+        user.id_number = ""
+        user.is_active = False
+        user.is_staff = False
+        user.set_unusable_password()
+        user.save()
+        audit_record(actor=actor if actor.pk != user.pk else None, action=AuditAction.DELETE, obj=user,
+                     summary="account deleted at the owner's request")
+    return DeletionResult(user_id=user.pk, tokens_revoked=tokens)
+
+
+__all__ = [
+    "CONSENT_VERSION",
+    "Message",
+    "account_delete",
+    "account_export",
+    "api_token_create",
+    "api_token_revoke",
+    "otp_request",
+    "otp_verify",
+    "role_grant",
+    "role_revoke",
+    "staff_create",
+    "staff_login",
+    "worker_profile_update",
+]

@@ -1,0 +1,46 @@
+"""Reads of the jurisdiction tree."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from yizhan.core.errors import NotFound
+from yizhan.core.geo import validate_lat_lng
+from yizhan.core.permissions import restrict
+from yizhan.jurisdictions.locate import locate
+from yizhan.jurisdictions.models import Jurisdiction
+
+
+def jurisdiction_locate(*, lat, lng) -> list[Jurisdiction] | None:
+    """The grid (or deepest node) containing the point, then its ancestors up to the
+    city. ``None`` when no boundary contains it. Served from an in-memory index."""
+    lat_f, lng_f = validate_lat_lng(lat, lng)
+    return locate(lat_f, lng_f)
+
+
+def jurisdiction_subtree(*, node: Jurisdiction, include_self: bool = True) -> QuerySet:
+    qs = Jurisdiction.objects.filter(path__startswith=node.path)
+    return qs if include_self else qs.exclude(pk=node.pk)
+
+
+def jurisdiction_get(*, code: str) -> Jurisdiction:
+    node = Jurisdiction.objects.filter(code=code).first()
+    if node is None:
+        raise NotFound(("找不到该辖区", "Jurisdiction not found"), code="jurisdiction_not_found", field="code")
+    return node
+
+
+def jurisdiction_list(*, actor=None, perm: str = "jurisdictions.view") -> QuerySet:
+    """Every node for superusers, the actor's scoped subtrees for staff, all nodes
+    (names only — callers must not expose boundaries) for everyone else."""
+    qs = Jurisdiction.objects.all()
+    if actor is None or not getattr(actor, "is_authenticated", False) or actor.is_superuser:
+        return qs
+    scoped = restrict(qs, actor, perm, path_field="path")
+    return scoped
+
+
+def jurisdiction_ancestors(*, node: Jurisdiction) -> list[Jurisdiction]:
+    codes = [c for c in node.path.strip("/").split("/") if c]
+    by_code = {j.code: j for j in Jurisdiction.objects.filter(code__in=codes)}
+    return [by_code[c] for c in codes if c in by_code]
