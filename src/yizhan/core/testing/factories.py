@@ -156,8 +156,7 @@ def make_user(
         phone=phone,
         display_name=display_name or username,
         is_superuser=is_superuser,
-        is_staff=is_superuser,
-        **extra,
+        **{"is_staff": is_superuser, **extra},
     )
     if password:
         user.set_password(password)
