@@ -28,3 +28,85 @@ def api_token_user(*, raw: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def api_tokens_of(*, user: User):
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def api_token_get(*, actor, token_id: int) -> ApiToken:
+    """One of the actor's own tokens (superusers: anyone's)."""
+    from yizhan.core.errors import NotFound
+
+    qs = ApiToken.objects.select_related("user")
+    if not actor.is_superuser:
+        qs = qs.filter(user=actor)
+    token = qs.filter(pk=token_id).first()
+    if token is None:
+        raise NotFound(("找不到该令牌", "Token not found"), code="token_not_found")
+    return token
+
+
+def staff_list(*, actor, filters: dict | None = None):
+    """People holding a role inside the actor's ``people.view`` scope (not workers
+    without roles). Filters: role, jurisdiction (code, subtree), q (username/name)."""
+    from django.db.models import Q
+
+    from yizhan.core.permissions import require, restrict
+    from yizhan.accounts.models import RoleGrant
+
+    require(actor, "people.view")
+    filters = filters or {}
+    grants = restrict(RoleGrant.objects.all(), actor, "people.view")
+    if filters.get("role"):
+        grants = grants.filter(role=filters["role"])
+    if filters.get("jurisdiction"):
+        from yizhan.jurisdictions.models import Jurisdiction
+
+        node = Jurisdiction.objects.filter(code=filters["jurisdiction"]).first()
+        grants = grants.filter(jurisdiction__path__startswith=node.path) if node else grants.none()
+    qs = User.objects.filter(pk__in=grants.values("user_id")).order_by("username")
+    if filters.get("q"):
+        q = filters["q"]
+        qs = qs.filter(Q(username__icontains=q) | Q(display_name__icontains=q))
+    return qs.prefetch_related("role_grants__jurisdiction")
+
+
+def staff_get(*, actor, user_id: int) -> User:
+    """One person's record, if any of their roles lies inside the actor's scope.
+    Reading it is recorded in the audit log (PIPL: every staff read of a person)."""
+    from yizhan.core.audit import AuditAction, audit_record
+    from yizhan.core.errors import NotFound, OutOfJurisdiction
+    from yizhan.core.permissions import require, restrict
+    from yizhan.accounts.models import RoleGrant
+
+    require(actor, "people.view")
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(("找不到该人员", "Person not found"), code="person_not_found")
+    grant = restrict(RoleGrant.objects.filter(user=user), actor, "people.view").select_related("jurisdiction").first()
+    if grant is None:
+        raise OutOfJurisdiction()
+    audit_record(
+        actor=actor, action=AuditAction.READ, obj=user, summary=f"read staff record {user.username}",
+        jurisdiction_path=grant.jurisdiction.path,
+    )
+    return user
+
+
+def staff_list_audited(*, actor, users: list[User]) -> None:
+    """One audit row for a page of people shown to staff."""
+    from yizhan.core.audit import AuditAction, audit_record
+
+    if users:
+        audit_record(
+            actor=actor, action=AuditAction.READ, object_type="accounts.user",
+            summary=f"staff list: {len(users)} people",
+            changes={"ids": [u.pk for u in users][:200]},
+        )
+
+
+def worker_profile_of(*, user: User):
+    from yizhan.accounts.models import WorkerProfile
+
+    return WorkerProfile.objects.filter(user=user).select_related("home_community").first()

@@ -100,6 +100,8 @@ def _apply_geometry(node: Jurisdiction, geom, parent: Jurisdiction | None, field
 def _invalidate_on_commit() -> None:
     from yizhan.jurisdictions.locate import locate_index_invalidate
 
+    # Now (this thread sees its own writes) and again once committed (other threads).
+    locate_index_invalidate()
     transaction.on_commit(locate_index_invalidate)
 
 

@@ -225,3 +225,32 @@ def bearer(user_or_raw) -> dict:
     """Headers for the test client: ``client.get(url, headers=bearer(user))``."""
     raw = user_or_raw if isinstance(user_or_raw, str) else make_api_token(user_or_raw)
     return {"Authorization": f"Bearer {raw}"}
+
+
+def otp_code(phone: str, *, ip: str | None = "127.0.0.1") -> str:
+    """Request a login code through the real service and read it from the console
+    SMS backend's outbox (runs the on-commit send inside a test transaction)."""
+    from django.test import TestCase
+
+    from yizhan.accounts.services import otp_request
+    from yizhan.accounts.sms import ConsoleSmsBackend
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        otp_request(phone=phone, ip=ip)
+    code = ConsoleSmsBackend.last_code(phone)
+    assert code, "no code in ConsoleSmsBackend.outbox (is YIZHAN_SMS_BACKEND the console backend?)"
+    return code
+
+
+def login_worker(client, phone: str | None = None):
+    """Log a worker in through the real phone + code API; returns the user."""
+    import json
+
+    phone = phone or unique_phone()
+    code = otp_code(phone)
+    resp = client.post(
+        "/api/v1/accounts/otp/verify", data=json.dumps({"phone": phone, "code": code}),
+        content_type="application/json",
+    )
+    assert resp.status_code == 200, resp.content
+    return User.objects.get(phone=phone)

@@ -19,3 +19,16 @@ def _no_outgoing_network(monkeypatch):
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """In-process indexes and outboxes must not leak between tests (each test's
+    database rolls back, the indexes would not)."""
+    from yizhan.accounts.sms import ConsoleSmsBackend
+    from yizhan.jurisdictions.locate import locate_index_invalidate
+
+    locate_index_invalidate()
+    ConsoleSmsBackend.outbox.clear()
+    yield
+    locate_index_invalidate()
