@@ -14,16 +14,16 @@ INVALID_GEOJSON = "invalid_geojson"
 
 MESSAGES = {
     INVALID_CODE: Message("编码只能包含字母、数字、- 和 _", "Code may only contain letters, digits, - and _"),
-    DUPLICATE_CODE: Message("编码 {code} 已存在", "Code {code} already exists"),
+    DUPLICATE_CODE: Message("编码 {node} 已存在", "Code {node} already exists"),
     INVALID_LEVEL: Message("层级 {level} 无效", "Unknown level {level}"),
     WRONG_LEVEL_ORDER: Message(
-        "{code} 的层级必须比上级低一级", "{code} must be exactly one level below its parent"
+        "{node} 的层级必须比上级低一级", "{node} must be exactly one level below its parent"
     ),
     MISSING_PARENT: Message("找不到上级辖区 {parent}", "Parent jurisdiction {parent} not found"),
-    INVALID_GEOMETRY: Message("{code} 的边界无效：{reason}", "Boundary of {code} is invalid: {reason}"),
-    OUTSIDE_PARENT: Message("{code} 不在上级辖区范围内", "{code} lies outside its parent"),
+    INVALID_GEOMETRY: Message("{node} 的边界无效：{reason}", "Boundary of {node} is invalid: {reason}"),
+    OUTSIDE_PARENT: Message("{node} 不在上级辖区范围内", "{node} lies outside its parent"),
     JURISDICTION_MOVED: Message(
-        "{code} 的层级或上级不能更改", "The level or parent of {code} cannot be changed"
+        "{node} 的层级或上级不能更改", "The level or parent of {node} cannot be changed"
     ),
     INVALID_GEOJSON: Message("文件不是有效的 GeoJSON：{reason}", "Not a valid GeoJSON file: {reason}"),
 }

@@ -26,8 +26,8 @@ KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LNG_EQ = 111.320
 
 
-def _err(code: str, *, field: str | None = None, **params) -> ValidationError:
-    return ValidationError(E.MESSAGES[code], code=code, field=field, **params)
+def _err(err_code: str, /, *, field: str | None = None, **params) -> ValidationError:
+    return ValidationError(E.MESSAGES[err_code], code=err_code, field=field, **params)
 
 
 def boundary_geometry(boundary, *, code: str = "", field: str = "boundary"):
@@ -36,20 +36,20 @@ def boundary_geometry(boundary, *, code: str = "", field: str = "boundary"):
         try:
             boundary = json.loads(boundary)
         except ValueError:
-            raise _err(E.INVALID_GEOMETRY, field=field, code=code, reason="JSON") from None
+            raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason="JSON") from None
     if not isinstance(boundary, dict) or boundary.get("type") not in ("Polygon", "MultiPolygon"):
-        raise _err(E.INVALID_GEOMETRY, field=field, code=code, reason="Polygon/MultiPolygon")
+        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason="Polygon/MultiPolygon")
     try:
         geom = shape(boundary)
     except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise _err(E.INVALID_GEOMETRY, field=field, code=code, reason=type(exc).__name__) from None
+        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason=type(exc).__name__) from None
     if geom.is_empty:
-        raise _err(E.INVALID_GEOMETRY, field=field, code=code, reason="empty")
+        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason="empty")
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise _err(E.INVALID_GEOMETRY, field=field, code=code, reason="lng/lat out of range")
+        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason="lng/lat out of range")
     if not geom.is_valid:
-        raise _err(E.INVALID_GEOMETRY, field=field, code=code, reason=explain_validity(geom))
+        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason=explain_validity(geom))
     return geom
 
 
@@ -77,7 +77,7 @@ def _validate_node(*, code, level, parent: Jurisdiction | None, field_prefix: st
         raise _err(E.INVALID_LEVEL, field=f"{field_prefix}level", level=level)
     expected = 0 if parent is None else level_rank(parent.level) + 1
     if level_rank(level) != expected:
-        raise _err(E.WRONG_LEVEL_ORDER, field=f"{field_prefix}level", code=code)
+        raise _err(E.WRONG_LEVEL_ORDER, field=f"{field_prefix}level", node=code)
 
 
 def _apply_geometry(node: Jurisdiction, geom, parent: Jurisdiction | None, field: str) -> None:
@@ -89,7 +89,7 @@ def _apply_geometry(node: Jurisdiction, geom, parent: Jurisdiction | None, field
         parent_geom = boundary_geometry(parent.boundary, code=parent.code)
         # A representative point is always inside the polygon: tolerant of shared edges.
         if not parent_geom.buffer(1e-9).covers(geom.representative_point()):
-            raise _err(E.OUTSIDE_PARENT, field=field, code=node.code)
+            raise _err(E.OUTSIDE_PARENT, field=field, node=node.code)
     center = geom.representative_point() if not geom.centroid.within(geom) else geom.centroid
     node.boundary = json.loads(json.dumps(geom.__geo_interface__))
     node.center_lat = round(center.y, 7)
@@ -124,7 +124,7 @@ def jurisdiction_create(
             ("请填写名称", "Please give a name"), code="required", field=f"{field_prefix}name"
         )
     if Jurisdiction.objects.filter(code=code).exists():
-        raise _err(E.DUPLICATE_CODE, field=f"{field_prefix}code", code=code)
+        raise _err(E.DUPLICATE_CODE, field=f"{field_prefix}code", node=code)
     node = Jurisdiction(
         code=code,
         name=name.strip(),
@@ -233,7 +233,7 @@ def jurisdictions_import_geojson(*, actor, content: bytes | str | dict) -> dict:
         if not _CODE_RE.match(row["code"]):
             raise _err(E.INVALID_CODE, field=prefix + "code")
         if row["code"] in seen:
-            raise _err(E.DUPLICATE_CODE, field=prefix + "code", code=row["code"])
+            raise _err(E.DUPLICATE_CODE, field=prefix + "code", node=row["code"])
         seen.add(row["code"])
         if row["level"] not in Level.values:
             raise _err(E.INVALID_LEVEL, field=prefix + "level", level=row["level"])
@@ -251,7 +251,7 @@ def jurisdictions_import_geojson(*, actor, content: bytes | str | dict) -> dict:
         existing = Jurisdiction.objects.filter(code=row["code"]).first()
         if existing is not None:
             if existing.level != row["level"] or (existing.parent_id != (parent.pk if parent else None)):
-                raise _err(E.JURISDICTION_MOVED, field=prefix + "parent", code=row["code"])
+                raise _err(E.JURISDICTION_MOVED, field=prefix + "parent", node=row["code"])
             before = (existing.name, existing.name_en, existing.boundary)
             node = jurisdiction_update(
                 actor=actor,
