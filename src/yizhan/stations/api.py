@@ -1,3 +1,331 @@
-from ninja import Router
+"""Stations API: parse the schema, check permission, call the service/selector,
+shape the answer. Errors are AppErrors rendered by config.api.
+
+Static paths (nearby, coverage, export.*, checkins, import) are declared before
+``/{code}`` so a station code never shadows them.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from ninja import File, Form, Query, Router
+from ninja.files import UploadedFile
+
+from yizhan.core import permissions
+from yizhan.core.errors import Message, ValidationError
+from yizhan.core.geo import validate_lat_lng
+from yizhan.stations import schemas as S
+from yizhan.stations import selectors, services
+from yizhan.stations.choices import Amenity, SupplyItem
+from yizhan.stations.models import Station, StationSupply
 
 router = Router(tags=["stations"])
+
+MAX_LIMIT = 100
+MODES = ("walk", "ebike")
+
+
+def _station_out(s: Station) -> dict:
+    return {
+        "id": s.pk, "code": s.code, "name": s.name, "name_en": s.name_en, "type": s.type,
+        "host_type": s.host_type, "host_name": s.host_name, "address": s.address, "lat": s.lat, "lng": s.lng,
+        "status": s.status, "status_reason": s.status_reason,
+        "jurisdiction": {"code": s.jurisdiction.code, "name": s.jurisdiction.name},
+        "hub": {"code": s.hub.code, "name": s.hub.name} if s.hub_id else None,
+        "amenities": list(s.amenities or []), "hours": s.hours or {}, "rating": s.rating,
+        "rating_count": s.rating_count, "visit_count": s.visit_count, "last_confirmed_at": s.last_confirmed_at,
+    }
+
+
+def _supply_out(s: StationSupply) -> dict:
+    return {"item": s.item, "label": str(s.get_item_display()), "quantity": s.quantity,
+            "threshold": s.threshold, "unit": s.unit, "is_low": s.is_low}
+
+
+def _item(item: str) -> str:
+    if item not in SupplyItem.values:
+        from yizhan.stations.errors import UnknownItem
+
+        raise UnknownItem()
+    return item
+
+
+# ---- public: nearby, exports -------------------------------------------------------
+
+
+@router.get("/nearby", auth=None, response=S.NearbyOut, summary="Nearest open stations (public)")
+def nearby(
+    request: HttpRequest,
+    lat: str | None = None,
+    lng: str | None = None,
+    limit: str = "10",
+    amenity: Query[list[str]] = None,
+    open_now: bool = False,
+    mode: str = "walk",
+):
+    from yizhan.stations.nearby import station_nearby
+
+    amenity = amenity or []
+    lat_f, lng_f = validate_lat_lng(lat, lng)
+    try:
+        limit_i = int(limit)
+    except (TypeError, ValueError):
+        limit_i = -1
+    if limit_i < 1:
+        raise ValidationError(Message("limit 须为正整数", "limit must be a positive whole number"),
+                              code="invalid_limit", field="limit")
+    if limit_i > MAX_LIMIT:
+        raise ValidationError(Message(f"limit 不能超过 {MAX_LIMIT}", f"limit cannot exceed {MAX_LIMIT}"),
+                              code="limit_too_large", field="limit")
+    for a in amenity:
+        if a not in Amenity.values:
+            raise ValidationError(Message(f"未知的设施：{a}", f"Unknown amenity: {a}"),
+                                  code="unknown_amenity", field="amenity")
+    if mode not in MODES:
+        raise ValidationError(Message("出行方式须为 walk 或 ebike", "mode must be walk or ebike"),
+                              code="invalid_mode", field="mode")
+    items = station_nearby(lat=lat_f, lng=lng_f, limit=limit_i, amenities=tuple(amenity),
+                           open_now=open_now, mode=mode)
+    return {"items": items, "count": len(items)}
+
+
+@router.get("/export.geojson", auth=None, summary="Open data: every active station as GeoJSON")
+def export_geojson(request: HttpRequest):
+    resp = JsonResponse(selectors.station_export_features(), json_dumps_params={"ensure_ascii": False})
+    resp["Content-Type"] = "application/geo+json; charset=utf-8"
+    resp["Content-Disposition"] = 'inline; filename="stations.geojson"'
+    return resp
+
+
+@router.get("/export.csv", auth=None, summary="Open data: every active station as CSV")
+def export_csv(request: HttpRequest):
+    text = selectors.csv_text(selectors.station_export_csv_rows())
+    resp = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = 'attachment; filename="stations.csv"'
+    return resp
+
+
+# ---- staff: coverage, import, list/create ----------------------------------------------
+
+
+@router.get("/coverage", summary="15-minute coverage of a jurisdiction (staff)")
+def coverage(request: HttpRequest, jurisdiction: str = "", mode: str = "walk", minutes: str = "15"):
+    from yizhan.jurisdictions.models import Jurisdiction
+    from yizhan.stations.coverage import station_coverage
+
+    actor = request.auth
+    permissions.require(actor, "stations.view")
+    node = Jurisdiction.objects.filter(code=jurisdiction).first() if jurisdiction else None
+    if node is None:
+        raise ValidationError(Message("请选择有效的辖区", "Choose a valid jurisdiction"),
+                              code="unknown_jurisdiction", field="jurisdiction")
+    permissions.require(actor, "stations.view", node)
+    if mode not in MODES:
+        raise ValidationError(Message("出行方式须为 walk 或 ebike", "mode must be walk or ebike"),
+                              code="invalid_mode", field="mode")
+    try:
+        minutes_f = float(minutes)
+    except ValueError:
+        minutes_f = math.nan
+    if not (math.isfinite(minutes_f) and 1 <= minutes_f <= 60):
+        raise ValidationError(Message("分钟数须在 1 到 60 之间", "minutes must be between 1 and 60"),
+                              code="invalid_minutes", field="minutes")
+    return station_coverage(jurisdiction=node, minutes=minutes_f, mode=mode)
+
+
+@router.post("/checkins", response={201: S.CheckInOut}, summary="Check in with a station's QR token (worker)")
+def checkin(request: HttpRequest, payload: S.CheckInIn):
+    result = services.checkin_create(actor=request.auth, token=payload.token)
+    return 201, {
+        "station": {"code": result.station.code, "name": result.station.name},
+        "counted": result.counted,
+        "visit_count": result.station.visit_count,
+        "checkin_id": result.checkin.pk,
+    }
+
+
+@router.post("/import", response=S.ImportReportOut, summary="Bulk import stations from .xlsx/.csv (staff)")
+def import_stations(request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False):
+    from yizhan.stations.errors import ImportTooLarge
+    from yizhan.stations.imports import MAX_BYTES, stations_import
+
+    actor = request.auth
+    permissions.require(actor, "stations.manage")
+    if file.size and file.size > MAX_BYTES:
+        raise ImportTooLarge(limit=5000)
+    report = stations_import(actor=actor, file_name=file.name or "", content=file.read(), dry_run=dry_run)
+    return report.as_dict()
+
+
+@router.get("/import/template.xlsx", summary="Example import workbook (staff)")
+def import_template(request: HttpRequest):
+    from yizhan.stations.imports import import_template_xlsx
+
+    permissions.require(request.auth, "stations.manage")
+    resp = HttpResponse(
+        import_template_xlsx(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    resp["Content-Disposition"] = 'attachment; filename="stations-template.xlsx"'
+    return resp
+
+
+@router.get("/", response=S.StationListOut, summary="Stations in my jurisdiction (staff)")
+def station_list(
+    request: HttpRequest, q: str = "", status: str = "", type: str = "", jurisdiction: str = "",
+    amenity: str = "", hub: str = "", limit: int = 100, offset: int = 0,
+):
+    actor = request.auth
+    permissions.require(actor, "stations.view")
+    filters = {"q": q, "status": status, "type": type, "jurisdiction": jurisdiction, "amenity": amenity, "hub": hub}
+    qs = selectors.station_staff_list(actor=actor, filters={k: v for k, v in filters.items() if v})
+    limit = max(1, min(limit, 500))
+    offset = max(0, offset)
+    return {"items": [_station_out(s) for s in qs[offset:offset + limit]], "count": qs.count()}
+
+
+@router.post("/", response={201: S.StationOut}, summary="Create a station (admin)")
+def station_create(request: HttpRequest, payload: S.StationIn):
+    station = services.station_create(actor=request.auth, data=payload.dict())
+    station = Station.objects.select_related("jurisdiction", "hub").get(pk=station.pk)
+    return 201, _station_out(station)
+
+
+# ---- one station ------------------------------------------------------------------------
+
+
+@router.get("/{code}", auth=None, response=S.StationDetailOut, summary="Station detail (public)")
+def station_detail(request: HttpRequest, code: str):
+    station = selectors.station_public_get(code=code)
+    return selectors.station_public_detail(station=station)
+
+
+@router.patch("/{code}", response=S.StationOut, summary="Edit a station (admin)")
+def station_update(request: HttpRequest, code: str, payload: S.StationPatch):
+    station = selectors.station_staff_get(actor=request.auth, code=code, perm="stations.manage")
+    station = services.station_update(actor=request.auth, station=station, data=payload.dict(exclude_unset=True))
+    station = Station.objects.select_related("jurisdiction", "hub").get(pk=station.pk)
+    return _station_out(station)
+
+
+@router.post("/{code}/status", response=S.StationOut, summary="Open, close or remove a station (admin)")
+def station_status(request: HttpRequest, code: str, payload: S.StatusIn):
+    station = selectors.station_staff_get(actor=request.auth, code=code, perm="stations.manage")
+    station = services.station_set_status(actor=request.auth, station=station, status=payload.status,
+                                          reason=payload.reason)
+    return _station_out(station)
+
+
+@router.get("/{code}/keepers", summary="Keepers of a station with contacts (staff; audited)")
+def station_keepers(request: HttpRequest, code: str):
+    station = selectors.station_staff_get(actor=request.auth, code=code)
+    items = selectors.station_keepers_for_staff(actor=request.auth, station=station)
+    return {"items": items, "count": len(items)}
+
+
+@router.get("/{code}/qr", response=S.QrOut, summary="Today's check-in QR code (keeper/admin)")
+def station_qr(request: HttpRequest, code: str):
+    from yizhan.stations.qr import qr_svg, qr_token_for, shanghai_today
+
+    station = selectors.station_stock_get(actor=request.auth, code=code)
+    day = shanghai_today()
+    token = qr_token_for(station=station, day=day)
+    try:
+        path = reverse("stations:checkin", args=[token])
+    except Exception:  # the pages' URLconf is not mounted (API-only deployment)
+        path = f"/c/{token}/"
+    url = request.build_absolute_uri(path)
+    return {"token": token, "url": url, "svg": qr_svg(url=url), "valid_on": day}
+
+
+@router.post("/{code}/condition-reports", response={201: S.ConditionReportOut},
+             summary="Report what you found at a station (worker)")
+def condition_report(request: HttpRequest, code: str, payload: S.ConditionReportIn):
+    from yizhan.stations.errors import InvalidCheckIn
+    from yizhan.stations.models import CheckIn
+
+    actor = request.auth
+    station = selectors.station_public_get(code=code)
+    checkin = None
+    if payload.checkin_id is not None:
+        checkin = CheckIn.objects.filter(pk=payload.checkin_id).first()
+        if checkin is None:
+            raise InvalidCheckIn()
+    report = services.condition_report_create(actor=actor, station=station, kind=payload.kind,
+                                              note=payload.note, checkin=checkin)
+    return 201, {"id": report.pk, "station": station.code, "kind": report.kind, "note": report.note,
+                 "created_at": report.created_at, "resolved_at": report.resolved_at}
+
+
+@router.post("/{code}/condition-reports/{report_id}/resolve", response=S.ConditionReportOut,
+             summary="Mark a condition report resolved (keeper/admin)")
+def condition_report_resolve(request: HttpRequest, code: str, report_id: int):
+    station = selectors.station_stock_get(actor=request.auth, code=code)
+    report = station.condition_reports.filter(pk=report_id).first()
+    if report is None:
+        from yizhan.stations.errors import ReportNotFound
+
+        raise ReportNotFound()
+    report = services.condition_report_resolve(actor=request.auth, report=report)
+    return {"id": report.pk, "station": station.code, "kind": report.kind, "note": report.note,
+            "created_at": report.created_at, "resolved_at": report.resolved_at}
+
+
+@router.post("/{code}/reviews", response={200: S.ReviewOut}, summary="Rate a station, 1–5 (worker)")
+def review(request: HttpRequest, code: str, payload: S.ReviewIn):
+    station = selectors.station_public_get(code=code)
+    rv = services.review_upsert(actor=request.auth, station=station, rating=payload.rating, comment=payload.comment)
+    station.refresh_from_db(fields=["rating_sum", "rating_count"])
+    return {"id": rv.pk, "station": station.code, "rating": rv.rating, "comment": rv.comment,
+            "station_rating": station.rating, "station_rating_count": station.rating_count}
+
+
+@router.get("/{code}/supplies", response=S.SupplyListOut, summary="Supplies of a station (keeper/admin)")
+def supplies(request: HttpRequest, code: str):
+    station = selectors.station_stock_get(actor=request.auth, code=code)
+    items = [_supply_out(s) for s in selectors.station_supplies(station=station)]
+    return {"items": items, "count": len(items)}
+
+
+@router.post("/{code}/supplies/{item}/movements", response=S.SupplyOut,
+             summary="Record stock taken, restocked or counted (keeper/admin)")
+def supply_movement(request: HttpRequest, code: str, item: str, payload: S.MovementIn):
+    station = selectors.station_stock_get(actor=request.auth, code=code)
+    supply = services.supply_record(actor=request.auth, station=station, item=_item(item), kind=payload.kind,
+                                    quantity=payload.quantity, note=payload.note)
+    return _supply_out(supply)
+
+
+@router.put("/{code}/supplies/{item}", response=S.SupplyOut, summary="Set the low-stock threshold (keeper/admin)")
+def supply_threshold(request: HttpRequest, code: str, item: str, payload: S.ThresholdIn):
+    station = selectors.station_stock_get(actor=request.auth, code=code)
+    supply = services.supply_set_threshold(actor=request.auth, station=station, item=_item(item),
+                                           threshold=payload.threshold)
+    return _supply_out(supply)
+
+
+def _donation_out(d) -> dict:
+    return {"id": d.pk, "giver_kind": d.giver_kind, "giver_name": d.giver_name, "description": d.description,
+            "item": d.item, "quantity": d.quantity, "received_on": d.received_on}
+
+
+@router.get("/{code}/donations", response=S.DonationListOut, summary="Gifts to a station (keeper/admin)")
+def donations(request: HttpRequest, code: str):
+    station = selectors.station_stock_get(actor=request.auth, code=code)
+    items = [_donation_out(d) for d in selectors.station_donations(station=station)[:200]]
+    return {"items": items, "count": len(items)}
+
+
+@router.post("/{code}/donations", response={201: S.DonationOut}, summary="Record a gift (keeper/admin)")
+def donation_create(request: HttpRequest, code: str, payload: S.DonationIn):
+    station = selectors.station_stock_get(actor=request.auth, code=code)
+    d = services.donation_record(
+        actor=request.auth, station=station, giver_kind=payload.giver_kind, giver_name=payload.giver_name,
+        description=payload.description, item=payload.item, quantity=payload.quantity,
+        received_on=payload.received_on,
+    )
+    return 201, _donation_out(d)
+

@@ -1,0 +1,229 @@
+"""Error codes of the stations app.
+
+Each is an ``AppError`` subclass with a stable ``code``, a zh+en message and the
+field it belongs to, so the API renders ``{"code", "message": {"zh", "en"}, "field"}``
+and pages put the message beside the field.
+"""
+
+from __future__ import annotations
+
+from yizhan.core.errors import (
+    Conflict,
+    InvalidTransition,
+    Message,
+    NotFound,
+    OutOfJurisdiction,
+    ValidationError,
+)
+
+
+class _DefaultField:
+    """Mixin: the field an error belongs to unless the raiser says otherwise."""
+
+    default_field: str | None = None
+
+    def __init__(self, message=None, *, field=None, **kwargs):
+        super().__init__(message, field=field or self.default_field, **kwargs)
+
+
+# ---- QR tokens ---------------------------------------------------------------
+
+
+class QrMalformed(_DefaultField, ValidationError):
+    code = "qr_malformed"
+    default_field = "token"
+    message = Message("二维码无法识别，请重新扫码", "This QR code cannot be read; please scan again")
+
+
+class QrBadSignature(_DefaultField, ValidationError):
+    code = "qr_bad_signature"
+    default_field = "token"
+    message = Message("二维码无效（签名不符）", "This QR code is not valid (bad signature)")
+
+
+class QrExpired(_DefaultField, ValidationError):
+    code = "qr_expired"
+    default_field = "token"
+    message = Message(
+        "二维码已过期，请扫描驿站当天展示的二维码", "This QR code has expired; scan the code the station shows today"
+    )
+
+
+class QrUnknownStation(_DefaultField, NotFound):
+    code = "qr_unknown_station"
+    default_field = "token"
+    message = Message("二维码对应的驿站不存在或已撤除", "The station of this QR code does not exist or was removed")
+
+
+# ---- stations ----------------------------------------------------------------
+
+
+class StationNotFound(NotFound):
+    code = "station_not_found"
+    message = Message("未找到该驿站", "Station not found")
+
+
+class StationCodeTaken(_DefaultField, Conflict):
+    code = "station_code_taken"
+    default_field = "code"
+    message = Message("驿站编号已存在", "A station with this code already exists")
+
+
+class InvalidStationField(ValidationError):
+    """A station field is missing or malformed; ``field`` says which."""
+
+    code = "invalid_station_field"
+    message = Message("驿站信息填写有误", "Invalid station data")
+
+
+class UnknownJurisdiction(_DefaultField, ValidationError):
+    code = "unknown_jurisdiction"
+    default_field = "jurisdiction"
+    message = Message("所属社区/网格不存在", "Unknown community or grid")
+
+
+class InvalidHub(_DefaultField, ValidationError):
+    code = "invalid_hub"
+    default_field = "hub"
+    message = Message("所属服务总站无效（须为已有的服务总站）", "The hub must be an existing service hub")
+
+
+class UnknownAmenity(_DefaultField, ValidationError):
+    code = "unknown_amenity"
+    default_field = "amenities"
+    message = Message("未知的设施：{value}", "Unknown amenity: {value}")
+
+
+class InvalidStatus(_DefaultField, ValidationError):
+    code = "invalid_status"
+    default_field = "status"
+    message = Message("未知的驿站状态", "Unknown station status")
+
+
+class ReasonRequired(_DefaultField, ValidationError):
+    code = "reason_required"
+    default_field = "reason"
+    message = Message("撤除驿站时请填写原因", "Please give a reason for removing the station")
+
+
+class StatusUnchanged(_DefaultField, InvalidTransition):
+    code = "status_unchanged"
+    default_field = "status"
+    message = Message("驿站已是该状态", "The station already has this status")
+
+
+class NotStationKeeper(OutOfJurisdiction):
+    """Same code as any other out-of-scope access: the keeper does not keep this station."""
+
+    message = Message("您不是该驿站的站长", "You are not a keeper of this station")
+
+
+class KeeperNotFound(NotFound):
+    code = "keeper_not_found"
+    message = Message("该用户不是此驿站的站长", "This user is not a keeper of this station")
+
+
+class StationRemoved(InvalidTransition):
+    code = "station_removed"
+    message = Message("驿站已撤除", "This station has been removed")
+
+
+# ---- supplies and donations --------------------------------------------------
+
+
+class InvalidQuantity(_DefaultField, ValidationError):
+    code = "invalid_quantity"
+    default_field = "quantity"
+    message = Message("数量必须是{rule}的整数", "The quantity must be a whole number {rule_en}")
+
+
+class InsufficientStock(_DefaultField, Conflict):
+    code = "insufficient_stock"
+    default_field = "quantity"
+    message = Message("库存不足：现有 {available}", "Not enough in stock: {available} left")
+
+
+class UnknownItem(_DefaultField, ValidationError):
+    code = "unknown_item"
+    default_field = "item"
+    message = Message("未知的物资种类", "Unknown supply item")
+
+
+class InvalidMovementKind(_DefaultField, ValidationError):
+    code = "invalid_movement_kind"
+    default_field = "kind"
+    message = Message("出入库类型须为领用、补货或盘点调整", "The kind must be take, restock or adjust")
+
+
+class InvalidThreshold(_DefaultField, ValidationError):
+    code = "invalid_threshold"
+    default_field = "threshold"
+    message = Message("预警数量必须是不小于 0 的整数", "The threshold must be a whole number of 0 or more")
+
+
+class InvalidDonation(ValidationError):
+    code = "invalid_donation"
+    message = Message("捐赠信息填写有误", "Invalid donation")
+
+
+# ---- check-ins, condition reports, reviews -----------------------------------
+
+
+class UnknownConditionKind(_DefaultField, ValidationError):
+    code = "unknown_condition_kind"
+    default_field = "kind"
+    message = Message("请选择您看到的情况", "Please choose what you found")
+
+
+class InvalidCheckIn(_DefaultField, ValidationError):
+    code = "invalid_checkin"
+    default_field = "checkin"
+    message = Message("签到记录与驿站不符", "This check-in does not belong to you at this station")
+
+
+class ReportNotFound(NotFound):
+    code = "report_not_found"
+    message = Message("未找到该情况反馈", "Condition report not found")
+
+
+class ReportAlreadyResolved(InvalidTransition):
+    code = "report_already_resolved"
+    message = Message("该反馈已处理", "This report has already been resolved")
+
+
+class InvalidRating(_DefaultField, ValidationError):
+    code = "invalid_rating"
+    default_field = "rating"
+    message = Message("评分须为 1 到 5 的整数", "The rating must be a whole number from 1 to 5")
+
+
+class TextTooLong(ValidationError):
+    code = "text_too_long"
+    message = Message("内容过长（最多 {limit} 字）", "Too long (at most {limit} characters)")
+
+
+# ---- imports -----------------------------------------------------------------
+
+
+class ImportBadFile(_DefaultField, ValidationError):
+    code = "import_bad_file"
+    default_field = "file"
+    message = Message("无法读取文件，请上传 .xlsx 或 .csv 文件", "Cannot read the file; upload an .xlsx or .csv file")
+
+
+class ImportMissingColumns(_DefaultField, ValidationError):
+    code = "import_missing_columns"
+    default_field = "file"
+    message = Message("缺少必填列：{columns}", "Missing required columns: {columns}")
+
+
+class ImportEmpty(_DefaultField, ValidationError):
+    code = "import_empty"
+    default_field = "file"
+    message = Message("文件中没有数据行", "The file has no data rows")
+
+
+class ImportTooLarge(_DefaultField, ValidationError):
+    code = "import_too_large"
+    default_field = "file"
+    message = Message("文件过大（最多 {limit} 行 / 5 MB）", "The file is too large (at most {limit} rows / 5 MB)")
