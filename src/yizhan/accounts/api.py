@@ -10,6 +10,7 @@ from django.contrib.auth import login, logout
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Query, Router
+from ninja.responses import Status
 
 from yizhan.accounts import selectors, services
 from yizhan.accounts.choices import Role, Trade
@@ -131,7 +132,7 @@ def me_delete(request):
     services.account_delete(actor=request.auth, user=request.auth)
     if hasattr(request, "session"):
         logout(request)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/tokens", response=TokenListOut, summary="My API tokens")
@@ -145,14 +146,14 @@ def tokens_create(request, payload: TokenIn):
     token, raw = services.api_token_create(actor=request.auth, user=request.auth, name=payload.name)
     out = TokenOut.model_validate(token, from_attributes=True).model_dump()
     out["token"] = raw
-    return 201, out
+    return Status(201, out)
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke an API token")
 def tokens_revoke(request, token_id: int):
     token = selectors.api_token_get(actor=request.auth, token_id=token_id)
     services.api_token_revoke(actor=request.auth, token=token)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/staff", response=StaffListOut, summary="Staff in my jurisdiction (phones masked)")
@@ -179,7 +180,7 @@ def staff_create(request, payload: StaffCreateIn):
         actor=request.auth, username=payload.username, display_name=payload.display_name,
         phone=payload.phone, password=payload.password, role=payload.role, jurisdiction=node,
     )
-    return 201, staff_dict(user)
+    return Status(201, staff_dict(user))
 
 
 @router.post("/staff/{user_id}/roles", response={201: StaffOut}, summary="Grant a role")
@@ -193,7 +194,7 @@ def staff_role_grant(request, user_id: int, payload: RoleGrantIn):
 
         raise NotFound(("找不到该人员", "Person not found"), code="person_not_found")
     services.role_grant(actor=request.auth, user=user, role=payload.role, jurisdiction=node)
-    return 201, staff_dict(user)
+    return Status(201, staff_dict(user))
 
 
 @router.delete("/staff/{user_id}/roles", response={204: None}, summary="Revoke a role")
@@ -206,7 +207,7 @@ def staff_role_revoke(request, user_id: int, role: str, jurisdiction: str):
     if user is None:
         raise NotFound(("找不到该人员", "Person not found"), code="person_not_found")
     services.role_revoke(actor=request.auth, user=user, role=role, jurisdiction=node)
-    return 204, None
+    return Status(204, None)
 
 
 def _node(code: str):

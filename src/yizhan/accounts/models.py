@@ -83,6 +83,11 @@ class OneTimeCode(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self):
+        from yizhan.core.pii import mask_phone
+
+        return f"{mask_phone(self.phone)} @ {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class ApiToken(TimeStampedModel):
     """A personal Bearer token. Only the SHA-256 of the secret is stored."""

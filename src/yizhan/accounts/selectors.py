@@ -52,8 +52,8 @@ def staff_list(*, actor, filters: dict | None = None):
     without roles). Filters: role, jurisdiction (code, subtree), q (username/name)."""
     from django.db.models import Q
 
-    from yizhan.core.permissions import require, restrict
     from yizhan.accounts.models import RoleGrant
+    from yizhan.core.permissions import require, restrict
 
     require(actor, "people.view")
     filters = filters or {}
@@ -75,10 +75,10 @@ def staff_list(*, actor, filters: dict | None = None):
 def staff_get(*, actor, user_id: int) -> User:
     """One person's record, if any of their roles lies inside the actor's scope.
     Reading it is recorded in the audit log (PIPL: every staff read of a person)."""
+    from yizhan.accounts.models import RoleGrant
     from yizhan.core.audit import AuditAction, audit_record
     from yizhan.core.errors import NotFound, OutOfJurisdiction
     from yizhan.core.permissions import require, restrict
-    from yizhan.accounts.models import RoleGrant
 
     require(actor, "people.view")
     user = User.objects.filter(pk=user_id).first()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -35,7 +35,7 @@ class ConsoleSmsBackend(BaseSmsBackend):
     _lock = threading.Lock()
 
     def send(self, *, phone: str, text: str, code: str = "") -> None:
-        msg = SmsMessage(phone=phone, text=text, code=code, sent_at=datetime.now(timezone.utc))
+        msg = SmsMessage(phone=phone, text=text, code=code, sent_at=datetime.now(UTC))
         with self._lock:
             type(self).outbox.append(msg)
             del type(self).outbox[:-100]
@@ -56,7 +56,7 @@ class FileSmsBackend(BaseSmsBackend):
         path = settings.VAR_DIR / "sms.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"{datetime.now(timezone.utc).isoformat()} {phone} {text}\n")
+            fh.write(f"{datetime.now(UTC).isoformat()} {phone} {text}\n")
 
 
 class NullSmsBackend(BaseSmsBackend):

@@ -57,7 +57,7 @@ def jurisdiction_locate(request, lat: float | None = None, lng: float | None = N
 
 
 @router.post("/import", response=ImportOut, summary="Import a GeoJSON FeatureCollection (all-or-nothing)")
-def jurisdiction_import(request, file: UploadedFile = File(...)):
+def jurisdiction_import(request, file: UploadedFile = File(...)):  # noqa: B008 (ninja idiom)
     from yizhan.core.permissions import require
 
     if not request.auth.is_superuser:

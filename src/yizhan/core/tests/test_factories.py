@@ -1,5 +1,5 @@
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
 from yizhan.core import permissions
+from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
 
 
 def test_tree_shape(db):

@@ -2,7 +2,12 @@ import pytest
 
 from yizhan.core import permissions as P
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_superuser, make_worker
+from yizhan.core.testing.factories import (
+    make_jurisdiction_tree,
+    make_staff,
+    make_superuser,
+    make_worker,
+)
 from yizhan.jurisdictions.models import Jurisdiction
 
 

@@ -1,7 +1,9 @@
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from yizhan.core.errors import ValidationError
 from yizhan.core.pii import (

@@ -11,7 +11,11 @@ from yizhan.core.models import AuditLog
 from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, square
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.jurisdictions.selectors import jurisdiction_locate, jurisdiction_subtree
-from yizhan.jurisdictions.services import jurisdiction_create, jurisdiction_update, jurisdictions_import_geojson
+from yizhan.jurisdictions.services import (
+    jurisdiction_create,
+    jurisdiction_update,
+    jurisdictions_import_geojson,
+)
 
 
 @pytest.fixture
@@ -107,9 +111,9 @@ def test_locate_sees_changes(tree):
 
 
 def test_locate_fast(tree):
-    from yizhan.jurisdictions.locate import locate
-
     import random
+
+    from yizhan.jurisdictions.locate import locate
 
     rnd = random.Random(1)
     points = [(31.30 + rnd.random() * 0.1, 120.35 + rnd.random() * 0.1) for _ in range(20000)]
