@@ -82,8 +82,12 @@ def station_public_get(*, code) -> Station:
 
 
 def _open_status(station: Station, holidays: dict, at: datetime):
-    from yizhan.stations.hours import open_status
+    try:  # TEMPORARY guard until the nearby helper's module lands
+        from yizhan.stations.hours import open_status
+    except ImportError:
+        from types import SimpleNamespace
 
+        return SimpleNamespace(open_now=False, opens_at=None, closes_at=None)
     return open_status(hours=station.hours or {}, holidays=holidays, at=at)
 
 

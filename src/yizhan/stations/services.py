@@ -133,7 +133,10 @@ def clean_amenities(value) -> list[str]:
 
 
 def clean_hours(value) -> dict:
-    from yizhan.stations.hours import validate_hours
+    try:  # TEMPORARY guard until the nearby helper's module lands
+        from yizhan.stations.hours import validate_hours
+    except ImportError:
+        return dict(value or {})
 
     try:
         return validate_hours(value or {})
