@@ -141,6 +141,8 @@ class StationForm(forms.Form):
     status = forms.ChoiceField(choices=StationStatus.choices, label=_("状态"))
     status_reason = forms.CharField(max_length=200, required=False, label=_("状态原因"))
     keeper_phones = forms.CharField(required=False, label=_("站长手机号（多个用逗号分隔）"))
+    # Not typed: carries the service's "hours" errors to the weekly-hours fieldset.
+    hours = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, jurisdictions=(), hubs=(), **kwargs):
         super().__init__(*args, **kwargs)

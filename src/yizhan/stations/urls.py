@@ -23,6 +23,6 @@ urlpatterns = [
     path("manage/stations/new/", views.manage_edit, name="manage_new"),
     path("manage/stations/<str:code>/edit/", views.manage_edit, name="manage_edit"),
     path("manage/import/", views.manage_import, name="manage_import"),
-    path("manage/import/template.csv", views.manage_import_template, name="manage_import_template"),
+    path("manage/import/template.xlsx", views.manage_import_template, name="manage_import_template"),
     path("manage/coverage/", views.manage_coverage, name="manage_coverage"),
 ]

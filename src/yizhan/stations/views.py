@@ -8,9 +8,7 @@ an error page with the error's status.
 from __future__ import annotations
 
 import base64
-import csv
 import functools
-import io
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from yizhan.core import permissions
-from yizhan.core.errors import AppError, NotAuthenticated, NotFound, PermissionDenied
+from yizhan.core.errors import AppError, NotAuthenticated, NotFound
 from yizhan.stations import forms as f
 from yizhan.stations.choices import (
     FINDER_AMENITIES,
@@ -345,13 +343,7 @@ def checkin_report(request, token):
 
 def _keeper_station(request, code):
     """The station if the user keeps it or administers it; 403/404 otherwise."""
-    sel = _sel()
-    station = sel.stations_kept_by(user=request.user).filter(code=code).first()
-    if station is not None:
-        return station
-    if not permissions.has_perm_anywhere(request.user, "stations.manage"):
-        raise PermissionDenied()
-    return sel.station_staff_get(actor=request.user, code=code, perm="stations.stock")
+    return _sel().station_stock_get(actor=request.user, code=code)
 
 
 @require_GET
@@ -549,26 +541,24 @@ def _station_data(cd: dict) -> dict:
     return data
 
 
-def _assign_keepers(request, station, phones: list[str], form) -> bool:
-    from yizhan.accounts.models import User
-
+def _assign_keepers(request, station, phones: list[str], form) -> None:
+    """Make the listed phones the station's keepers (the first one primary);
+    unlink the ones no longer listed. Raises AppError for a bad phone."""
     svc = _svc()
-    ok = True
     current = {k.user.phone: k.user for k in station.keeper_links.select_related("user")}
-    for phone in phones:
-        if phone in current:
-            continue
-        user = User.objects.filter(phone=phone).first()
-        if user is None:
-            form.add_error("keeper_phones", _("手机号 %(phone)s 未注册，请先让站长登录一次") % {
-                "phone": phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone})
-            ok = False
-            continue
-        svc.station_keeper_assign(actor=request.user, station=station, user=user)
-    for phone, user in current.items():
-        if phone not in phones:
+    wanted = []
+    for i, phone in enumerate(phones):
+        user = svc.keeper_user_for_phone(actor=request.user, phone=phone)
+        wanted.append(user.pk)
+        if user.phone not in current or i == 0:
+            svc.station_keeper_assign(actor=request.user, station=station, user=user, is_primary=i == 0)
+    for user in current.values():
+        if user.pk not in wanted:
             svc.station_keeper_remove(actor=request.user, station=station, user=user)
-    return ok
+
+
+# Service error fields that are named differently on the station form.
+STATION_FIELD_ALIASES = {"reason": "status_reason", "phone": "keeper_phones", "holidays": "hours"}
 
 
 @require_http_methods(["GET", "POST"])
@@ -591,25 +581,22 @@ def manage_edit(request, code=None):
                 with transaction.atomic():
                     data = _station_data(cd)
                     if station is None:
-                        station = svc.station_create(actor=request.user, data=data)
+                        saved = svc.station_create(actor=request.user, data=data)
                     else:
                         data.pop("code")
-                        station = svc.station_update(actor=request.user, station=station, data=data)
-                    if cd["status"] != station.status or (cd["status_reason"] or "") != station.status_reason:
-                        station = svc.station_set_status(actor=request.user, station=station,
-                                                         status=cd["status"], reason=cd["status_reason"])
-                    if not _assign_keepers(request, station, cd["keeper_phone_list"], form):
-                        raise _Rollback()
-            except _Rollback:
-                if code is None:
-                    station = None
+                        saved = svc.station_update(actor=request.user, station=station, data=data)
+                    if cd["status"] != saved.status or (
+                            cd["status"] != StationStatus.OPEN and cd["status_reason"] != saved.status_reason):
+                        saved = svc.station_set_status(actor=request.user, station=saved,
+                                                       status=cd["status"], reason=cd["status_reason"])
+                    _assign_keepers(request, saved, cd["keeper_phone_list"], form)
             except AppError as err:
+                if err.field in STATION_FIELD_ALIASES:
+                    err.field = STATION_FIELD_ALIASES[err.field]
                 f.add_app_error(form, err, _lang(request))
-                if code is None:
-                    station = None
             else:
-                messages.success(request, _("已保存驿站 %(name)s") % {"name": station.name})
-                return redirect("stations:manage_edit", code=station.code)
+                messages.success(request, _("已保存驿站 %(name)s") % {"name": saved.name})
+                return redirect("stations:manage_edit", code=saved.code)
         status = 400
     else:
         status = 200
@@ -635,10 +622,6 @@ def manage_edit(request, code=None):
         "form": form, "station": station,
         "map_config": _map_config(center=[station.lat, station.lng] if station else None, pick=True),
     }, status=status)
-
-
-class _Rollback(Exception):
-    pass
 
 
 IMPORT_SESSION_KEY = "stations_import_pending"
@@ -697,30 +680,15 @@ def manage_import(request):
     }, status=status)
 
 
-IMPORT_TEMPLATE_COLUMNS = [
-    "code", "name", "type", "host_type", "host_name", "address", "lat", "lng", "jurisdiction",
-    "hub", "amenities", "hours", "status", "keeper_phone", "keeper_name",
-]
-
-
 @require_GET
 @app_errors(login_url=STAFF_LOGIN)
 def manage_import_template(request):
-    permissions.require(request.user, "stations.manage")
-    try:
-        from yizhan.stations import imports
+    from yizhan.stations.imports import import_template_xlsx
 
-        columns = list(getattr(imports, "TEMPLATE_COLUMNS", None) or IMPORT_TEMPLATE_COLUMNS)
-        example = list(getattr(imports, "TEMPLATE_EXAMPLE", None) or [])
-    except ImportError:
-        columns, example = IMPORT_TEMPLATE_COLUMNS, []
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(columns)
-    if example:
-        w.writerow(example)
-    resp = HttpResponse("\ufeff" + buf.getvalue(), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = 'attachment; filename="stations-template.csv"'
+    permissions.require(request.user, "stations.manage")
+    resp = HttpResponse(import_template_xlsx(),
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp["Content-Disposition"] = 'attachment; filename="stations-template.xlsx"'
     return resp
 
 
