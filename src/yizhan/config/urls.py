@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("yizhan.accounts.urls")),
     path("audit/", include("yizhan.core.urls")),
+    path("inbox/", include("yizhan.core.inbox_urls")),
     path("", include("yizhan.stations.urls")),
 ]
 if settings.DEBUG:
