@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from yizhan.core import permissions
 from yizhan.core.errors import Message, ValidationError
@@ -66,8 +67,6 @@ def nearby(
     open_now: bool = False,
     mode: str = "walk",
 ):
-    from yizhan.stations.nearby import station_nearby
-
     amenity = amenity or []
     lat_f, lng_f = validate_lat_lng(lat, lng)
     try:
@@ -87,6 +86,8 @@ def nearby(
     if mode not in MODES:
         raise ValidationError(Message("出行方式须为 walk 或 ebike", "mode must be walk or ebike"),
                               code="invalid_mode", field="mode")
+    from yizhan.stations.nearby import station_nearby
+
     items = station_nearby(lat=lat_f, lng=lng_f, limit=limit_i, amenities=tuple(amenity),
                            open_now=open_now, mode=mode)
     return {"items": items, "count": len(items)}
@@ -114,7 +115,6 @@ def export_csv(request: HttpRequest):
 @router.get("/coverage", summary="15-minute coverage of a jurisdiction (staff)")
 def coverage(request: HttpRequest, jurisdiction: str = "", mode: str = "walk", minutes: str = "15"):
     from yizhan.jurisdictions.models import Jurisdiction
-    from yizhan.stations.coverage import station_coverage
 
     actor = request.auth
     permissions.require(actor, "stations.view")
@@ -133,18 +133,20 @@ def coverage(request: HttpRequest, jurisdiction: str = "", mode: str = "walk", m
     if not (math.isfinite(minutes_f) and 1 <= minutes_f <= 60):
         raise ValidationError(Message("分钟数须在 1 到 60 之间", "minutes must be between 1 and 60"),
                               code="invalid_minutes", field="minutes")
-    return station_coverage(jurisdiction=node, minutes=minutes_f, mode=mode)
+    from yizhan.stations.coverage import station_coverage
+
+    return station_coverage(jurisdiction=node, minutes=int(minutes_f) if minutes_f.is_integer() else minutes_f, mode=mode)
 
 
 @router.post("/checkins", response={201: S.CheckInOut}, summary="Check in with a station's QR token (worker)")
 def checkin(request: HttpRequest, payload: S.CheckInIn):
     result = services.checkin_create(actor=request.auth, token=payload.token)
-    return 201, {
+    return Status(201, {
         "station": {"code": result.station.code, "name": result.station.name},
         "counted": result.counted,
         "visit_count": result.station.visit_count,
         "checkin_id": result.checkin.pk,
-    }
+    })
 
 
 @router.post("/import", response=S.ImportReportOut, summary="Bulk import stations from .xlsx/.csv (staff)")
@@ -191,7 +193,7 @@ def station_list(
 def station_create(request: HttpRequest, payload: S.StationIn):
     station = services.station_create(actor=request.auth, data=payload.dict())
     station = Station.objects.select_related("jurisdiction", "hub").get(pk=station.pk)
-    return 201, _station_out(station)
+    return Status(201, _station_out(station))
 
 
 # ---- one station ------------------------------------------------------------------------
@@ -256,8 +258,8 @@ def condition_report(request: HttpRequest, code: str, payload: S.ConditionReport
             raise InvalidCheckIn()
     report = services.condition_report_create(actor=actor, station=station, kind=payload.kind,
                                               note=payload.note, checkin=checkin)
-    return 201, {"id": report.pk, "station": station.code, "kind": report.kind, "note": report.note,
-                 "created_at": report.created_at, "resolved_at": report.resolved_at}
+    return Status(201, {"id": report.pk, "station": station.code, "kind": report.kind, "note": report.note,
+                        "created_at": report.created_at, "resolved_at": report.resolved_at})
 
 
 @router.post("/{code}/condition-reports/{report_id}/resolve", response=S.ConditionReportOut,
@@ -327,5 +329,5 @@ def donation_create(request: HttpRequest, code: str, payload: S.DonationIn):
         description=payload.description, item=payload.item, quantity=payload.quantity,
         received_on=payload.received_on,
     )
-    return 201, _donation_out(d)
+    return Status(201, _donation_out(d))
 
