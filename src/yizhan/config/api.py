@@ -31,7 +31,10 @@ def _app_error(request, exc: AppError):
 @api.exception_handler(NinjaValidationError)
 def _schema_error(request, exc: NinjaValidationError):
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "form", "payload")]
+    loc = [
+        str(p) for i, p in enumerate(first.get("loc", []))
+        if p not in ("body", "query", "path", "form", "payload") and not (i == 0 and p == "file")
+    ]
     field = ".".join(loc) or None
     detail = first.get("msg", "")
     err = ValidationError(
