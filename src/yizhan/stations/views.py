@@ -87,29 +87,12 @@ def _to_login(request, login_url: str):
 STAFF_LOGIN = "/accounts/login/"
 WORKER_LOGIN = "/accounts/otp/"
 
-AMENITY_ICONS = {
-    # Small, recognisable pictograms; the label is always next to or under them
-    # for screen readers (aria) and as a tooltip.
-    "phone_charging": "📱",
-    "ebike_charging": "🛵",
-    "drinking_water": "🚰",
-    "hot_water": "♨️",
-    "toilet": "🚻",
-    "hot_meal": "🍚",
-    "microwave": "🔥",
-    "fridge": "🧊",
-    "wifi": "📶",
-    "books": "📚",
-    "first_aid": "⛑️",
-    "umbrella": "☂️",
-    "heating_cooling": "❄️",
-}
 
 
 def amenity_list(codes) -> list[dict]:
     labels = dict(Amenity.choices)
     return [
-        {"code": c, "label": labels.get(c, c), "icon": AMENITY_ICONS.get(c, "•")}
+        {"code": c, "label": labels.get(c, c)}
         for c in (codes or [])
     ]
 
@@ -199,7 +182,7 @@ def _nearby(*, lat, lng, amenities, open_now, mode):
         row["amenity_list"] = amenity_list(it.get("amenities"))
         row["type_label"] = type_labels.get(it.get("type"), it.get("type"))
         d = it["distance_m"]
-        row["distance_text"] = (_("%(m)s 米") % {"m": int(round(d, -1))} if d < 1000
+        row["distance_text"] = (_("就在附近") if d < 30 else _("%(m)s 米") % {"m": int(round(d, -1))} if d < 1000
                                 else _("%(km)s 公里") % {"km": f"{d / 1000:.1f}"})
         out.append(row)
     return out
@@ -218,8 +201,7 @@ def finder(request):
     ctx = _finder_query(request)
     ctx.update(
         places=_places(),
-        finder_amenities=[{"code": a.value, "label": a.label, "icon": AMENITY_ICONS.get(a.value)}
-                          for a in FINDER_AMENITIES],
+        finder_amenities=[{"code": a.value, "label": a.label} for a in FINDER_AMENITIES],
         selected_amenities=set(request.GET.getlist("amenity")),
         map_config=_map_config(markers=_markers(ctx["items"]), point=ctx["point"]),
     )
