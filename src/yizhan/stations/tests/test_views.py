@@ -95,7 +95,9 @@ def test_finder_lists_nearest_stations_with_times_without_js(client, world):
     body = text(resp)
     assert body.index("东渚驿站") < body.index("石阳驿站")
     assert "营业中" in body
-    assert re.search(r"🚶 \d+ 分钟", body) and re.search(r"🛵 \d+ 分钟", body)
+    first = body[body.index("东渚驿站", body.index("station-list")):body.index("石阳驿站")]
+    # minutes on foot and by e-bike, each labelled for screen readers
+    assert re.search(r"步行</span> \d+ 分钟", first) and re.search(r"电动车</span> \d+ 分钟", first)
 
 
 def test_finder_filters_by_amenity_and_open_now(client, world):
