@@ -97,6 +97,20 @@ def amenity_list(codes) -> list[dict]:
     ]
 
 
+def ago(when) -> str:
+    """"刚刚", "5 分钟前", "2 小时前", "3 天前" — how a worker reads a report's age."""
+    if not when:
+        return ""
+    secs = max(0, (timezone.now() - when).total_seconds())
+    if secs < 60:
+        return _("刚刚")
+    if secs < 3600:
+        return _("%(n)s 分钟前") % {"n": int(secs // 60)}
+    if secs < 86400:
+        return _("%(n)s 小时前") % {"n": int(secs // 3600)}
+    return _("%(n)s 天前") % {"n": int(secs // 86400)}
+
+
 def _tile_settings() -> dict:
     url = getattr(settings, "YIZHAN_TILE_URL", "") or ""
     gcj = getattr(settings, "YIZHAN_TILE_GCJ02", None)
@@ -223,6 +237,8 @@ def detail(request, code):
     sel = _sel()
     station = sel.station_public_get(code=code)
     info = sel.station_public_detail(station=station)
+    for r in info.get("condition_reports", []):
+        r["ago"] = ago(r.get("created_at"))
     ctx = {
         "station": station,
         "info": info,
@@ -260,6 +276,8 @@ def review(request, code):
             messages.success(request, _("感谢您的评价"))
             return redirect("stations:detail", code=station.code)
     info = sel.station_public_detail(station=station)
+    for r in info.get("condition_reports", []):
+        r["ago"] = ago(r.get("created_at"))
     ctx = {"station": station, "info": info, "review_form": form,
            "amenities": amenity_list(info.get("amenities", station.amenities)),
            "map_config": _map_config(center=[station.lat, station.lng], zoom=16,
@@ -337,14 +355,17 @@ def keeper_home(request):
     low_by_station: dict[int, list] = {}
     for s in low:
         low_by_station.setdefault(s.station_id, []).append(s)
-    rows = [{"station": s, "low": low_by_station.get(s.pk, []),
+    rows = [{"station": s, "low": low_by_station.pop(s.pk, []),
              "open_reports": s.condition_reports.filter(resolved_at__isnull=True).count()}
             for s in stations]
-    from yizhan.core.models import Notification
+    # Admins: low stock at the stations they administer but do not keep.
+    others = [item for items in low_by_station.values() for item in items]
+    from yizhan.core.selectors import notifications_for
 
-    alerts = list(Notification.objects.filter(user=request.user, read_at__isnull=True,
-                                              kind__in=["stock_low", "station_condition"])[:20])
-    return render(request, "stations/keeper_home.html", {"rows": rows, "alerts": alerts})
+    alerts = list(notifications_for(user=request.user, unread_only=True)
+                  .filter(kind__in=["stock_low", "station_condition"])[:20])
+    return render(request, "stations/keeper_home.html", {"rows": rows, "alerts": alerts,
+                                                         "others_low": others})
 
 
 def _keeper_context(request, station, *, bound=None):
@@ -364,6 +385,8 @@ def _keeper_context(request, station, *, bound=None):
     known = {s.item for s in supplies}
     missing = [(v, lbl) for v, lbl in SupplyItem.choices if v not in known]
     reports = list(station.condition_reports.filter(resolved_at__isnull=True).select_related("user")[:50])
+    for r in reports:
+        r.ago = ago(r.created_at)
     donations = list(station.donations.all()[:10])
     return {
         "station": station, "rows": rows, "missing_items": missing,
