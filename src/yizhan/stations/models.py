@@ -81,6 +81,9 @@ class StationHoliday(models.Model):
         ordering = ["date"]
         constraints = [models.UniqueConstraint(fields=["station", "date"], name="stationholiday_unique")]
 
+    def __str__(self):
+        return f"{self.station_id} {self.date}"
+
 
 class StationKeeper(TimeStampedModel):
     station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="keeper_links")
@@ -138,6 +141,9 @@ class StockMovement(models.Model):
             models.CheckConstraint(condition=Q(quantity_after__gte=0), name="stockmovement_after_nonneg"),
         ]
 
+    def __str__(self):
+        return f"{self.kind} {self.delta:+d} → {self.quantity_after}"
+
 
 class Donation(TimeStampedModel):
     """A gift to a station (三个一点): who gave, what kind, how much."""
@@ -171,6 +177,9 @@ class CheckIn(models.Model):
         ordering = ["-at"]
         indexes = [models.Index(fields=["user", "station", "-at"])]
 
+    def __str__(self):
+        return f"check-in {self.station_id} {self.at:%Y-%m-%d %H:%M}"
+
 
 class ConditionReport(models.Model):
     """What a worker found ("no hot water", "closed though it should be open")."""
@@ -190,6 +199,9 @@ class ConditionReport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} @ {self.station_id}"
 
 
 class StationReview(TimeStampedModel):
