@@ -49,6 +49,8 @@
     }
 
     if (place) place.addEventListener("change", function () { lat.value = ""; lng.value = ""; });
+    // Without htmx (not loaded, old browser) a change reloads the page with the query.
+    if (!window.htmx) form.addEventListener("change", function () { form.submit(); });
     if (map) map.onPick(function (a, b) { usePoint(a, b, T.picked); });
     if (btn) { btn.hidden = false; btn.addEventListener("click", locate); }
     document.body.addEventListener("htmx:afterSwap", function (e) {
