@@ -135,7 +135,7 @@ def station_public_detail(*, station: Station, at: datetime | None = None) -> di
         ],
         "holidays": [{"date": h.date, "intervals": h.intervals, "note": h.note} for h in holiday_rows if h.date >= today],
         "open_now": open_now,
-        "opens_at": status.opens_at,
+        "opens_at": status.opens_at if station.status == StationStatus.OPEN else None,
         "closes_at": status.closes_at if open_now else None,
         "open_status": {"open_now": open_now, "opens_at": status.opens_at, "closes_at": status.closes_at},
         "amenities": list(station.amenities or []),
@@ -195,7 +195,8 @@ def station_staff_list(*, actor, filters: dict | None = None) -> QuerySet:
         qs = qs.filter(jurisdiction__path__startswith=node.path) if node else qs.none()
     if filters.get("amenity"):
         amenity = filters["amenity"]
-        qs = qs.filter(pk__in=[s.pk for s in qs.only("pk", "amenities") if amenity in (s.amenities or [])])
+        # JSON "contains" is not portable to SQLite; the scoped set is small.
+        qs = qs.filter(pk__in=[pk for pk, am in qs.values_list("pk", "amenities") if amenity in (am or [])])
     if filters.get("hub"):
         qs = qs.filter(hub__code=filters["hub"])
     return qs.order_by("code")
