@@ -35,7 +35,7 @@ from yizhan.core.errors import (
     PermissionDenied,
     ValidationError,
 )
-from yizhan.core.pii import mask_phone, normalize_id_number, normalize_phone
+from yizhan.core.pii import mask_phone, normalize_id_number, normalize_phone, redact
 
 # Bump when the privacy notice shown on the login page changes.
 CONSENT_VERSION = "2024-01"
@@ -197,7 +197,7 @@ def staff_login(*, username: str, password: str, ip: str | None = None) -> User:
         if failure is not None:
             audit_record(
                 actor=None, action=AuditAction.LOGIN_FAILED, object_type="accounts.user",
-                object_id=user.pk if user else "", summary=f"password login {failure.code}: {username[:60]}",
+                object_id=user.pk if user else "", summary=f"password login {failure.code}: {redact(username[:60])}",
                 ip=ip,
             )
         else:

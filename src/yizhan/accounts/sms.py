@@ -39,7 +39,9 @@ class ConsoleSmsBackend(BaseSmsBackend):
         with self._lock:
             type(self).outbox.append(msg)
             del type(self).outbox[:-100]
-        print(f"[SMS to {phone}] {text}", file=sys.stdout, flush=True)
+        from yizhan.core.pii import mask_phone
+
+        print(f"[SMS to {mask_phone(phone)}] {text}", file=sys.stdout, flush=True)
 
     @classmethod
     def last_code(cls, phone: str | None = None) -> str | None:
@@ -53,6 +55,7 @@ class FileSmsBackend(BaseSmsBackend):
     """Appends to ``var/sms.log`` (demo servers without a console)."""
 
     def send(self, *, phone: str, text: str, code: str = "") -> None:
+
         path = settings.VAR_DIR / "sms.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:

@@ -105,3 +105,14 @@ def mask_id(id_number: str | None) -> str:
     if len(s) <= 8:
         return "*" * len(s)
     return f"{s[:4]}{'*' * (len(s) - 8)}{s[-4:]}"
+
+
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_ID_IN_TEXT = re.compile(r"(?<![\dX])\d{17}[\dXx](?![\dX])")
+
+
+def redact(text: str) -> str:
+    """Mask anything in free text that looks like a mobile or ID number (for audit
+    summaries and log lines built from user input)."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0)), str(text or ""))
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)

@@ -309,3 +309,16 @@ def test_export_and_delete(tree):
     # The same phone can sign up again as a new person.
     again = services.otp_verify(phone=PHONE, code=otp_code(PHONE))
     assert again.pk != worker.pk
+
+
+def test_failed_login_with_phone_as_username_is_not_logged(tree):
+    with pytest.raises(InvalidCredentials):
+        services.staff_login(username=PHONE, password="x")
+    row = AuditLog.objects.get(action="login_failed")
+    assert PHONE not in row.summary and "138****5678" in row.summary
+
+
+def test_console_sms_masks_phone(db, capsys):
+    ConsoleSmsBackend().send(phone=PHONE, text="code 123456", code="123456")
+    out = capsys.readouterr().out
+    assert PHONE not in out and "123456" in out

@@ -89,3 +89,11 @@ def test_masks():
     assert mask_phone("") == "" and mask_phone(None) == ""
     assert mask_id(KNOWN_VALID) == "1101**********002X"
     assert mask_id("") == ""
+
+
+def test_redact():
+    from yizhan.core.pii import redact
+
+    assert redact("user 13812345678 typed") == "user 138****5678 typed"
+    assert redact("id 11010519491231002X!") == "id 1101**********002X!"
+    assert redact("order 123456789012345") == "order 123456789012345"
