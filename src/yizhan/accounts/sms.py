@@ -55,11 +55,12 @@ class FileSmsBackend(BaseSmsBackend):
     """Appends to ``var/sms.log`` (demo servers without a console)."""
 
     def send(self, *, phone: str, text: str, code: str = "") -> None:
+        from yizhan.core.pii import mask_phone
 
         path = settings.VAR_DIR / "sms.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"{datetime.now(UTC).isoformat()} {phone} {text}\n")
+            fh.write(f"{datetime.now(UTC).isoformat()} {mask_phone(phone)} {text}\n")
 
 
 class NullSmsBackend(BaseSmsBackend):

@@ -121,7 +121,8 @@ def test_otp_refuses_staff_account(tree):
 def test_file_sms_backend(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     FileSmsBackend().send(phone=PHONE, text="hello 123456", code="123456")
-    assert "hello 123456" in (tmp_path / "sms.log").read_text()
+    log = (tmp_path / "sms.log").read_text()
+    assert "hello 123456" in log and PHONE not in log
 
 
 def test_console_backend_outbox(db, capsys):
