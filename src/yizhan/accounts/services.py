@@ -395,6 +395,7 @@ def worker_profile_update(*, actor, user: User, data: dict) -> WorkerProfile:
             code = data["home_community"]
             if code in (None, ""):
                 profile.home_community = None
+                profile.home_cell = ""
             else:
                 node = Jurisdiction.objects.filter(code=code, level__in=("community", "grid")).first()
                 if node is None:
@@ -403,11 +404,15 @@ def worker_profile_update(*, actor, user: User, data: dict) -> WorkerProfile:
                     )
                 if node.level == "grid":
                     node = node.parent
-                profile.home_community = node
-                if node.center_lat is not None and not profile.home_cell:
+                if profile.home_community_id != node.pk:
+                    # Coverage counts workers by home cell: the community's centre
+                    # until the worker gives a finer home location.
                     from yizhan.core.geo import COVERAGE_RES, cell_of
 
-                    profile.home_cell = cell_of(node.center_lat, node.center_lng, COVERAGE_RES)
+                    profile.home_cell = (
+                        cell_of(node.center_lat, node.center_lng, COVERAGE_RES) if node.center_lat is not None else ""
+                    )
+                profile.home_community = node
             changes["home_community"] = code or None
         if user_fields:
             user.save(update_fields=user_fields)
@@ -473,6 +478,11 @@ def account_export(*, actor, user: User) -> dict:
 EXPORT_HOOKS: list = []
 
 
+# Other apps append ``callable(user) -> None`` here (in AppConfig.ready) to drop or
+# unlink their personal rows when a person deletes their account (same transaction).
+DELETION_HOOKS: list = []
+
+
 @dataclass
 class DeletionResult:
     user_id: int
@@ -507,6 +517,8 @@ def account_delete(*, actor, user: User) -> DeletionResult:
         user.is_staff = False
         user.set_unusable_password()
         user.save()
+        for hook in DELETION_HOOKS:
+            hook(user)
         audit_record(actor=actor if actor.pk != user.pk else None, action=AuditAction.DELETE, obj=user,
                      summary="account deleted at the owner's request")
     return DeletionResult(user_id=user.pk, tokens_revoked=tokens)

@@ -133,3 +133,14 @@ def test_audit_page(client, tree):
     assert "没有记录" in resp.content.decode()
     assert client.get("/audit/?since=notadate").status_code == 400
     assert AuditLog.objects.count() > 0
+
+
+def test_unread_badge_partial(rf, db):
+    from django.template.loader import render_to_string
+
+    worker = make_worker()
+    notify(user=worker, kind="x", title=Message("一", "One"))
+    request = rf.get("/")
+    request.user = worker
+    html = render_to_string("core/_unread_badge.html", request=request)
+    assert 'class="badge">1<' in html and "/inbox/" in html
