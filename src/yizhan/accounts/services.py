@@ -130,6 +130,10 @@ def otp_verify(*, phone: str, code: str, ip: str | None = None) -> User:
                     if row.tries + 1 >= settings.YIZHAN_OTP_MAX_TRIES
                     else E.OtpInvalid(field="code")
                 )
+            else:
+                # Consumed under the row lock: a code logs in once, however many
+                # requests race with it.
+                OneTimeCode.objects.filter(pk=row.pk).update(used_at=now)
         if failure is not None:
             audit_record(
                 actor=None, action=AuditAction.LOGIN_FAILED, object_type="accounts.user",
@@ -139,7 +143,6 @@ def otp_verify(*, phone: str, code: str, ip: str | None = None) -> User:
         raise failure
 
     with transaction.atomic():
-        OneTimeCode.objects.filter(pk=row.pk).update(used_at=now)
         user = User.objects.select_for_update().filter(phone=phone).first()
         created = False
         if user is None:
