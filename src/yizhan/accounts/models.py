@@ -28,7 +28,14 @@ class User(AbstractUser):
         ]
 
     def __str__(self):
-        return self.display_name or self.username
+        # Workers have generated usernames; their masked phone reads better.
+        if self.display_name:
+            return self.display_name
+        if self.phone and not self.has_usable_password():
+            from yizhan.core.pii import mask_phone
+
+            return mask_phone(self.phone)
+        return self.username
 
 
 class RoleGrant(TimeStampedModel):
