@@ -12,6 +12,7 @@ import functools
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from yizhan.core import permissions
 from yizhan.core.errors import AppError, NotAuthenticated, NotFound
+from yizhan.core.selectors import notifications_for
+from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.stations import forms as f
+from yizhan.stations import selectors, services
 from yizhan.stations.choices import (
     FINDER_AMENITIES,
     Amenity,
@@ -31,20 +35,11 @@ from yizhan.stations.choices import (
     StationType,
     SupplyItem,
 )
+from yizhan.stations.imports import import_template_xlsx, stations_import
+from yizhan.stations.models import CheckIn
+from yizhan.stations.qr import qr_svg, qr_token_for, qr_token_verify
 
 # ---------------------------------------------------------------- helpers
-
-
-def _svc():
-    from yizhan.stations import services
-
-    return services
-
-
-def _sel():
-    from yizhan.stations import selectors
-
-    return selectors
 
 
 def _lang(request) -> str:
@@ -142,8 +137,6 @@ def _travel_minutes(distance_m: float) -> dict:
 
 def _places():
     """Streets and communities with a centre, for typing/picking a place."""
-    from yizhan.jurisdictions.models import Jurisdiction
-
     return list(
         Jurisdiction.objects.filter(level__in=["street", "community"], center_lat__isnull=False)
         .only("code", "name", "name_en", "level", "center_lat", "center_lng", "depth", "path")
@@ -234,9 +227,8 @@ def nearby_partial(request):
 @require_GET
 @app_errors()
 def detail(request, code):
-    sel = _sel()
-    station = sel.station_public_get(code=code)
-    info = sel.station_public_detail(station=station)
+    station = selectors.station_public_get(code=code)
+    info = selectors.station_public_detail(station=station)
     for r in info.get("condition_reports", []):
         r["ago"] = ago(r.get("created_at"))
     ctx = {
@@ -262,12 +254,11 @@ def _open_now(info) -> bool:
 @require_POST
 @app_errors(login_url=WORKER_LOGIN)
 def review(request, code):
-    sel = _sel()
-    station = sel.station_public_get(code=code)
+    station = selectors.station_public_get(code=code)
     form = f.ReviewForm(request.POST)
     if form.is_valid():
         try:
-            _svc().review_upsert(actor=request.user, station=station,
+            services.review_upsert(actor=request.user, station=station,
                                  rating=form.cleaned_data["rating"],
                                  comment=form.cleaned_data["comment"])
         except AppError as err:
@@ -275,7 +266,7 @@ def review(request, code):
         else:
             messages.success(request, _("感谢您的评价"))
             return redirect("stations:detail", code=station.code)
-    info = sel.station_public_detail(station=station)
+    info = selectors.station_public_detail(station=station)
     for r in info.get("condition_reports", []):
         r["ago"] = ago(r.get("created_at"))
     ctx = {"station": station, "info": info, "review_form": form,
@@ -292,7 +283,7 @@ def review(request, code):
 @require_GET
 @app_errors(login_url=WORKER_LOGIN)
 def checkin(request, token):
-    result = _svc().checkin_create(actor=request.user, token=token)
+    result = services.checkin_create(actor=request.user, token=token)
     form = f.ConditionReportForm(initial={"checkin": result.checkin.pk})
     return render(request, "stations/checkin.html", {
         "result": result, "station": result.station, "token": token, "form": form,
@@ -303,9 +294,6 @@ def checkin(request, token):
 @require_POST
 @app_errors(login_url=WORKER_LOGIN)
 def checkin_report(request, token):
-    from yizhan.stations.models import CheckIn
-    from yizhan.stations.qr import qr_token_verify
-
     form = f.ConditionReportForm(request.POST)
     station = None
     try:
@@ -324,7 +312,7 @@ def checkin_report(request, token):
             checkin_obj = CheckIn.objects.filter(
                 pk=form.cleaned_data["checkin"], user=request.user, station=station).first()
         try:
-            _svc().condition_report_create(actor=request.user, station=station,
+            services.condition_report_create(actor=request.user, station=station,
                                            kind=form.cleaned_data["kind"],
                                            note=form.cleaned_data["note"], checkin=checkin_obj)
         except AppError as err:
@@ -343,15 +331,14 @@ def checkin_report(request, token):
 
 def _keeper_station(request, code):
     """The station if the user keeps it or administers it; 403/404 otherwise."""
-    return _sel().station_stock_get(actor=request.user, code=code)
+    return selectors.station_stock_get(actor=request.user, code=code)
 
 
 @require_GET
 @app_errors(login_url=STAFF_LOGIN)
 def keeper_home(request):
-    sel = _sel()
-    stations = list(sel.stations_kept_by(user=request.user))
-    low = list(sel.supplies_low(actor=request.user).select_related("station"))
+    stations = list(selectors.stations_kept_by(user=request.user))
+    low = list(selectors.supplies_low(actor=request.user).select_related("station"))
     low_by_station: dict[int, list] = {}
     for s in low:
         low_by_station.setdefault(s.station_id, []).append(s)
@@ -360,8 +347,6 @@ def keeper_home(request):
             for s in stations]
     # Admins: low stock at the stations they administer but do not keep.
     others = [item for items in low_by_station.values() for item in items]
-    from yizhan.core.selectors import notifications_for
-
     alerts = list(notifications_for(user=request.user, unread_only=True)
                   .filter(kind__in=["stock_low", "station_condition"])[:20])
     return render(request, "stations/keeper_home.html", {"rows": rows, "alerts": alerts,
@@ -429,7 +414,7 @@ def keeper_supply(request, code, item):
         item = request.POST.get("new-item", "")
     if form.is_valid():
         try:
-            supply = _svc().supply_record(actor=request.user, station=station, item=item,
+            supply = services.supply_record(actor=request.user, station=station, item=item,
                                           kind=form.cleaned_data["kind"],
                                           quantity=form.cleaned_data["quantity"],
                                           note=form.cleaned_data["note"])
@@ -449,7 +434,7 @@ def keeper_threshold(request, code, item):
     form = f.ThresholdForm(request.POST, prefix=f"t-{item}")
     if form.is_valid():
         try:
-            _svc().supply_set_threshold(actor=request.user, station=station, item=item,
+            services.supply_set_threshold(actor=request.user, station=station, item=item,
                                         threshold=form.cleaned_data["threshold"])
         except AppError as err:
             f.add_app_error(form, err, _lang(request))
@@ -467,7 +452,7 @@ def keeper_donation(request, code):
     if form.is_valid():
         d = form.cleaned_data
         try:
-            _svc().donation_record(actor=request.user, station=station, giver_kind=d["giver_kind"],
+            services.donation_record(actor=request.user, station=station, giver_kind=d["giver_kind"],
                                    giver_name=d["giver_name"], description=d["description"],
                                    item=d.get("item") or "", quantity=d.get("quantity") or 0,
                                    received_on=d.get("received_on"))
@@ -486,7 +471,7 @@ def keeper_resolve(request, code, report_id):
     report = station.condition_reports.filter(pk=report_id).first()
     if report is None:
         raise NotFound()
-    _svc().condition_report_resolve(actor=request.user, report=report)
+    services.condition_report_resolve(actor=request.user, report=report)
     messages.success(request, _("已标记为处理完毕"))
     return _keeper_reply(request, station, anchor="#reports")
 
@@ -494,8 +479,6 @@ def keeper_resolve(request, code, report_id):
 @require_GET
 @app_errors(login_url=STAFF_LOGIN)
 def keeper_qr(request, code):
-    from yizhan.stations.qr import qr_svg, qr_token_for
-
     station = _keeper_station(request, code)
     today = timezone.localdate()
     token = qr_token_for(station=station, day=today)
@@ -509,8 +492,6 @@ def keeper_qr(request, code):
 
 
 def _scope_jurisdictions(user, perm="stations.manage", levels=("community", "grid")):
-    from yizhan.jurisdictions.models import Jurisdiction
-
     qs = permissions.restrict(Jurisdiction.objects.all(), user, perm, path_field="path")
     if levels:
         qs = qs.filter(level__in=levels)
@@ -518,7 +499,7 @@ def _scope_jurisdictions(user, perm="stations.manage", levels=("community", "gri
 
 
 def _hubs(user):
-    return list(_sel().station_staff_list(actor=user, filters={"type": "hub"}))
+    return list(selectors.station_staff_list(actor=user, filters={"type": "hub"}))
 
 
 @require_GET
@@ -527,7 +508,7 @@ def manage_list(request):
     permissions.require(request.user, "stations.view")
     filters = {k: v for k in ("q", "status", "type", "jurisdiction", "amenity")
                if (v := request.GET.get(k, "").strip())}
-    qs = _sel().station_staff_list(actor=request.user, filters=filters)
+    qs = selectors.station_staff_list(actor=request.user, filters=filters)
     stations = list(qs[:500])
     return render(request, "stations/manage_list.html", {
         "stations": stations, "filters": filters, "total": len(stations),
@@ -549,17 +530,16 @@ def _station_data(cd: dict) -> dict:
 def _assign_keepers(request, station, phones: list[str], form) -> None:
     """Make the listed phones the station's keepers (the first one primary);
     unlink the ones no longer listed. Raises AppError for a bad phone."""
-    svc = _svc()
     current = {k.user.phone: k.user for k in station.keeper_links.select_related("user")}
     wanted = []
     for i, phone in enumerate(phones):
-        user = svc.keeper_user_for_phone(actor=request.user, phone=phone)
+        user = services.keeper_user_for_phone(actor=request.user, phone=phone)
         wanted.append(user.pk)
         if user.phone not in current or i == 0:
-            svc.station_keeper_assign(actor=request.user, station=station, user=user, is_primary=i == 0)
+            services.station_keeper_assign(actor=request.user, station=station, user=user, is_primary=i == 0)
     for user in current.values():
         if user.pk not in wanted:
-            svc.station_keeper_remove(actor=request.user, station=station, user=user)
+            services.station_keeper_remove(actor=request.user, station=station, user=user)
 
 
 # Service error fields that are named differently on the station form.
@@ -569,11 +549,8 @@ STATION_FIELD_ALIASES = {"reason": "status_reason", "phone": "keeper_phones", "h
 @require_http_methods(["GET", "POST"])
 @app_errors(login_url=STAFF_LOGIN)
 def manage_edit(request, code=None):
-    from django.db import transaction
-
     permissions.require(request.user, "stations.manage")
-    sel, svc = _sel(), _svc()
-    station = sel.station_staff_get(actor=request.user, code=code, perm="stations.manage") if code else None
+    station = selectors.station_staff_get(actor=request.user, code=code, perm="stations.manage") if code else None
     kw = {"jurisdictions": _scope_jurisdictions(request.user), "hubs": _hubs(request.user)}
     if request.method == "POST":
         form = f.StationForm(request.POST, **kw)
@@ -586,13 +563,13 @@ def manage_edit(request, code=None):
                 with transaction.atomic():
                     data = _station_data(cd)
                     if station is None:
-                        saved = svc.station_create(actor=request.user, data=data)
+                        saved = services.station_create(actor=request.user, data=data)
                     else:
                         data.pop("code")
-                        saved = svc.station_update(actor=request.user, station=station, data=data)
+                        saved = services.station_update(actor=request.user, station=station, data=data)
                     if cd["status"] != saved.status or (
                             cd["status"] != StationStatus.OPEN and cd["status_reason"] != saved.status_reason):
-                        saved = svc.station_set_status(actor=request.user, station=saved,
+                        saved = services.station_set_status(actor=request.user, station=saved,
                                                        status=cd["status"], reason=cd["status_reason"])
                     _assign_keepers(request, saved, cd["keeper_phone_list"], form)
             except AppError as err:
@@ -635,8 +612,6 @@ IMPORT_SESSION_KEY = "stations_import_pending"
 @require_http_methods(["GET", "POST"])
 @app_errors(login_url=STAFF_LOGIN)
 def manage_import(request):
-    from yizhan.stations.imports import stations_import
-
     permissions.require(request.user, "stations.manage")
     form = f.ImportForm()
     report = None
@@ -688,8 +663,6 @@ def manage_import(request):
 @require_GET
 @app_errors(login_url=STAFF_LOGIN)
 def manage_import_template(request):
-    from yizhan.stations.imports import import_template_xlsx
-
     permissions.require(request.user, "stations.manage")
     resp = HttpResponse(import_template_xlsx(),
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -700,7 +673,6 @@ def manage_import_template(request):
 @require_GET
 @app_errors(login_url=STAFF_LOGIN)
 def manage_coverage(request):
-    from yizhan.jurisdictions.models import Jurisdiction
     from yizhan.stations.coverage import station_coverage
 
     permissions.require(request.user, "stations.view")
