@@ -169,3 +169,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+YIZHAN_NEARBY_REFRESH_SECONDS = float(os.environ.get("YIZHAN_NEARBY_REFRESH_SECONDS", "2"))

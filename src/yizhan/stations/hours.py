@@ -89,7 +89,7 @@ def validate_intervals(intervals, *, field: str) -> list[list[str]]:
     if not isinstance(intervals, (list, tuple)):
         raise _bad("开放时段应为列表", "Intervals must be a list", field)
     spans = sorted(interval_minutes(iv, field=field) for iv in intervals)
-    for (s1, e1), (s2, _e2) in zip(spans, spans[1:]):
+    for (_s1, e1), (s2, _e2) in zip(spans, spans[1:], strict=False):
         if s2 < e1:
             raise _bad("开放时段有重叠", "Intervals overlap", field)
     # An overnight tail that runs into the next day's first opening is allowed: the

@@ -27,8 +27,18 @@ def _fresh_process_caches():
     database rolls back, the indexes would not)."""
     from yizhan.accounts.sms import ConsoleSmsBackend
     from yizhan.jurisdictions.locate import locate_index_invalidate
+    from yizhan.stations.nearby import nearby_index_forget
 
     locate_index_invalidate()
+    nearby_index_forget()
     ConsoleSmsBackend.outbox.clear()
     yield
     locate_index_invalidate()
+    nearby_index_forget()
+
+
+@pytest.fixture(autouse=True)
+def _nearby_sees_every_write(settings):
+    """Station writes in a test never commit (on_commit does not fire), so the nearby
+    index checks the table fingerprint on every query instead of every 2 s."""
+    settings.YIZHAN_NEARBY_REFRESH_SECONDS = 0
