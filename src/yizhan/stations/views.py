@@ -37,6 +37,7 @@ from yizhan.stations.choices import (
 )
 from yizhan.stations.imports import import_template_xlsx, stations_import
 from yizhan.stations.models import CheckIn
+from yizhan.stations.nearby import eta_minutes, station_nearby
 from yizhan.stations.qr import qr_svg, qr_token_for, qr_token_verify
 
 # ---------------------------------------------------------------- helpers
@@ -126,13 +127,7 @@ def _map_config(**extra) -> dict:
 
 
 def _travel_minutes(distance_m: float) -> dict:
-    from yizhan.stations import nearby
-
-    km = distance_m * nearby.DETOUR_FACTOR / 1000
-    return {
-        "walk": max(1, round(km / nearby.WALK_KMH * 60)),
-        "ebike": max(1, round(km / nearby.EBIKE_KMH * 60)),
-    }
+    return {"walk": eta_minutes(distance_m, "walk"), "ebike": eta_minutes(distance_m, "ebike")}
 
 
 def _places():
@@ -177,8 +172,6 @@ def _finder_query(request):
 
 
 def _nearby(*, lat, lng, amenities, open_now, mode):
-    from yizhan.stations.nearby import station_nearby
-
     items = station_nearby(lat=lat, lng=lng, limit=10, amenities=tuple(amenities),
                            open_now=open_now, mode=mode)
     type_labels = dict(StationType.choices)
@@ -546,6 +539,16 @@ def _assign_keepers(request, station, phones: list[str], form) -> None:
 STATION_FIELD_ALIASES = {"reason": "status_reason", "phone": "keeper_phones", "holidays": "hours"}
 
 
+def _station_form_field(field: str | None) -> str | None:
+    """The form field a service error belongs to ("hours.tue" -> "hours_tue")."""
+    if not field:
+        return field
+    for day, _label in f.DAYS:
+        if field in (f"hours.{day}", f"hours_{day}", f"hours[{day}]") or field.startswith(f"hours.{day}."):
+            return f"hours_{day}"
+    return STATION_FIELD_ALIASES.get(field, field)
+
+
 @require_http_methods(["GET", "POST"])
 @app_errors(login_url=STAFF_LOGIN)
 def manage_edit(request, code=None):
@@ -573,8 +576,7 @@ def manage_edit(request, code=None):
                                                        status=cd["status"], reason=cd["status_reason"])
                     _assign_keepers(request, saved, cd["keeper_phone_list"], form)
             except AppError as err:
-                if err.field in STATION_FIELD_ALIASES:
-                    err.field = STATION_FIELD_ALIASES[err.field]
+                err.field = _station_form_field(err.field)
                 f.add_app_error(form, err, _lang(request))
             else:
                 messages.success(request, _("已保存驿站 %(name)s") % {"name": saved.name})
@@ -673,9 +675,8 @@ def manage_import_template(request):
 @require_GET
 @app_errors(login_url=STAFF_LOGIN)
 def manage_coverage(request):
-    from yizhan.stations.coverage import station_coverage
-
     permissions.require(request.user, "stations.view")
+    from yizhan.stations.coverage import station_coverage
     scope = _scope_jurisdictions(request.user, "stations.view",
                                  levels=("district", "street", "community"))
     form = f.CoverageForm(request.GET or None, jurisdictions=scope)
