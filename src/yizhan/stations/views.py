@@ -656,6 +656,14 @@ def manage_import(request):
                     status = 400
         else:
             status = 400
+    if report is not None:
+        from yizhan.stations.imports import COLUMNS
+
+        en = _lang(request).startswith("en")
+        for row in report.rows:
+            for e in row.errors:
+                key = e.get("field") or ""
+                e["column"] = key if en or key not in COLUMNS else COLUMNS[key][0]
     return render(request, "stations/manage_import.html", {
         "form": form, "report": report, "pending": pending if report and report.ok else None,
         "lang_en": _lang(request).startswith("en"),
