@@ -183,6 +183,19 @@ def test_keeper_restocks_water_and_the_low_badge_goes(area, browser_page_factory
     assert "物资不足" not in page.locator(f"[data-code='{station.code}']").inner_text()
 
 
+def test_map_script_gcj02_shift_matches_the_server(browser_page_factory, live_server):
+    from yizhan.core.geo import wgs84_to_gcj02
+
+    page = browser_page_factory()
+    page.goto(live_server.url + "/")
+    page.wait_for_function("window.YZMap !== undefined")
+    for lat, lng in ((31.339, 120.424), (39.9087, 116.3975), (22.5431, 114.0579)):
+        js = page.evaluate(f"YZMap.wgsToGcj({lat}, {lng})")
+        assert js == pytest.approx(list(wgs84_to_gcj02(lat, lng)), abs=1e-9)
+        back = page.evaluate(f"YZMap.gcjToWgs({js[0]}, {js[1]})")
+        assert back == pytest.approx([lat, lng], abs=1e-7)
+
+
 def _shot(name: str) -> str:
     import os
     import tempfile

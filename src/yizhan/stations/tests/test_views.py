@@ -130,6 +130,25 @@ def test_finder_bad_coordinates_say_so(client, world):
     assert "请提供有效的经纬度" in text(resp)
 
 
+def _map_config(resp) -> dict:
+    import json
+
+    return json.loads(re.search(r'<script id="map-config" type="application/json">(.*?)</script>',
+                                text(resp), re.S).group(1))
+
+
+def test_map_shifts_to_gcj02_only_for_a_chinese_tile_layer(client, world, settings):
+    cfg = _map_config(client.get("/"))
+    assert cfg["tiles"]["gcj02"] is False  # no tiles configured: the page works without them
+    settings.YIZHAN_TILE_URL = "https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}&style=8"
+    assert _map_config(client.get("/"))["tiles"]["gcj02"] is True
+    settings.YIZHAN_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    cfg = _map_config(client.get("/", {"lat": world.lat, "lng": world.lng}))
+    assert cfg["tiles"]["gcj02"] is False
+    # stations travel in WGS-84; the shift happens in the browser, for display only
+    assert cfg["markers"][0]["lat"] == pytest.approx(world.lat)
+
+
 # ---------------------------------------------------------------- detail
 
 
@@ -396,7 +415,8 @@ def test_admin_bad_station_input_keeps_what_was_typed(client, world):
     body = text(resp)
     assert "8点到晚上" in body and "新驿站乙" in body and "格式应为" in body
     resp = client.post("/manage/stations/new/", _station_post(world, hours_wed="25:00-26:00"))
-    assert resp.status_code == 400 and "25:00-26:00" in text(resp)
+    assert resp.status_code == 400 and 'value="25:00-26:00"' in text(resp)
+    assert 'id="id_hours_wed-error"' in text(resp)  # beside Wednesday's input
     resp = client.post("/manage/stations/new/", _station_post(world, code="KX-A1"))
     assert resp.status_code == 400 and "驿站编号已存在" in text(resp)
     resp = client.post("/manage/stations/new/", _station_post(world, keeper_phones="12345"))
@@ -490,3 +510,4 @@ def test_pages_switch_to_english(client, world):
     resp = client.get("/c/garbage/")
     assert resp.status_code == 400
     assert "This QR code cannot be read" in text(resp)
+
