@@ -23,6 +23,7 @@ from yizhan.core.models import AuditAction
 from yizhan.core.pii import mask_phone
 from yizhan.stations import errors as E
 from yizhan.stations.choices import StationStatus
+from yizhan.stations.hours import open_status
 from yizhan.stations.models import Station, StationKeeper, StationSupply
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -82,12 +83,6 @@ def station_public_get(*, code) -> Station:
 
 
 def _open_status(station: Station, holidays: dict, at: datetime):
-    try:  # TEMPORARY guard until the nearby helper's module lands
-        from yizhan.stations.hours import open_status
-    except ImportError:
-        from types import SimpleNamespace
-
-        return SimpleNamespace(open_now=False, opens_at=None, closes_at=None)
     return open_status(hours=station.hours or {}, holidays=holidays, at=at)
 
 

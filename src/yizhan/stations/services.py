@@ -43,6 +43,7 @@ from yizhan.stations.choices import (
     StockMovementKind,
     SupplyItem,
 )
+from yizhan.stations.hours import validate_hours
 from yizhan.stations.models import (
     CheckIn,
     ConditionReport,
@@ -54,6 +55,7 @@ from yizhan.stations.models import (
     StationSupply,
     StockMovement,
 )
+from yizhan.stations.nearby import nearby_index_invalidate
 from yizhan.stations.selectors import require_station_stock
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -78,10 +80,6 @@ def _require_login(actor) -> None:
 
 def _schedule_index_refresh() -> None:
     """Refresh the in-memory nearby index once the transaction commits."""
-    try:  # TEMPORARY guard until the nearby helper's module lands
-        from yizhan.stations.nearby import nearby_index_invalidate
-    except ImportError:
-        return
     transaction.on_commit(nearby_index_invalidate)
 
 
@@ -133,11 +131,6 @@ def clean_amenities(value) -> list[str]:
 
 
 def clean_hours(value) -> dict:
-    try:  # TEMPORARY guard until the nearby helper's module lands
-        from yizhan.stations.hours import validate_hours
-    except ImportError:
-        return dict(value or {})
-
     try:
         return validate_hours(value or {})
     except AppError as err:
