@@ -21,6 +21,7 @@ from yizhan.core.geo import validate_lat_lng
 from yizhan.stations import schemas as S
 from yizhan.stations import selectors, services
 from yizhan.stations.choices import Amenity, SupplyItem
+from yizhan.stations.errors import PhotoNotFound
 from yizhan.stations.models import Station, StationSupply
 
 router = Router(tags=["stations"])
@@ -331,3 +332,32 @@ def donation_create(request: HttpRequest, code: str, payload: S.DonationIn):
     )
     return Status(201, _donation_out(d))
 
+
+
+def _photo_out(p) -> dict:
+    return {"id": p.pk, "url": p.image.url, "caption": p.caption, "created_at": p.created_at}
+
+
+@router.get("/{code}/photos", auth=None, response=S.PhotoListOut, summary="Photos of a station (public)")
+def photos(request: HttpRequest, code: str):
+    station = selectors.station_public_get(code=code)
+    items = [_photo_out(p) for p in station.photos.order_by("-created_at", "-id")]
+    return {"items": items, "count": len(items)}
+
+
+@router.post("/{code}/photos", response={201: S.PhotoOut},
+             summary="Add a photo (keeper/admin; JPEG/PNG/WebP ≤ 10 MB, EXIF removed)")
+def photo_add(request: HttpRequest, code: str, photo: File[UploadedFile], caption: Form[str] = ""):
+    station = selectors.station_stock_get(actor=request.auth, code=code)
+    p = services.station_photo_add(actor=request.auth, station=station, upload=photo, caption=caption)
+    return Status(201, _photo_out(p))
+
+
+@router.delete("/{code}/photos/{photo_id}", response={204: None}, summary="Remove a photo (keeper/admin)")
+def photo_remove(request: HttpRequest, code: str, photo_id: int):
+    station = selectors.station_stock_get(actor=request.auth, code=code)
+    photo = station.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise PhotoNotFound()
+    services.station_photo_remove(actor=request.auth, station=station, photo=photo)
+    return Status(204, None)

@@ -227,3 +227,17 @@ class ImportTooLarge(_DefaultField, ValidationError):
     code = "import_too_large"
     default_field = "file"
     message = Message("文件过大（最多 {limit} 行 / 5 MB）", "The file is too large (at most {limit} rows / 5 MB)")
+
+
+# ---- photos ------------------------------------------------------------------
+
+
+class TooManyPhotos(_DefaultField, Conflict):
+    code = "too_many_photos"
+    default_field = "photo"
+    message = Message("每个驿站最多 12 张照片，请先删除旧照片", "At most 12 photos per station; remove an old one first")
+
+
+class PhotoNotFound(NotFound):
+    code = "photo_not_found"
+    message = Message("照片不存在", "No such photo")

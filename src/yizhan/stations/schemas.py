@@ -241,3 +241,15 @@ class ImportReportOut(Schema):
     updated: int
     dry_run: bool
     rows: list[RowResultOut]
+
+
+class PhotoOut(Schema):
+    id: int
+    url: str
+    caption: str
+    created_at: datetime
+
+
+class PhotoListOut(Schema):
+    items: list[PhotoOut]
+    count: int

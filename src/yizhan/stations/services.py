@@ -51,6 +51,7 @@ from yizhan.stations.models import (
     Station,
     StationHoliday,
     StationKeeper,
+    StationPhoto,
     StationReview,
     StationSupply,
     StockMovement,
@@ -723,3 +724,44 @@ def review_upsert(*, actor, station: Station, rating: int, comment: str = "") ->
         )
     station.refresh_from_db(fields=["rating_sum", "rating_count"])
     return review
+
+
+# ---- photos ----------------------------------------------------------------------
+
+MAX_PHOTOS_PER_STATION = 12
+
+
+def station_photo_add(*, actor, station: Station, upload, caption: str = "") -> StationPhoto:
+    """A photo of the station (keeper or admin). Checked by content, at most 10 MB,
+    re-encoded so no EXIF (GPS) survives; at most 12 per station."""
+    from yizhan.core.images import image_clean
+
+    require_station_stock(actor=actor, station=station)
+    caption = _text(caption, field="caption", limit=100)
+    clean = image_clean(upload, field="photo")
+    with transaction.atomic():
+        Station.objects.select_for_update().filter(pk=station.pk).first()
+        if StationPhoto.objects.filter(station=station).count() >= MAX_PHOTOS_PER_STATION:
+            raise E.TooManyPhotos()
+        photo = StationPhoto(station=station, caption=caption, uploaded_by=actor)
+        photo.image.save(clean.name, clean, save=False)
+        photo.save()
+        audit_record(
+            actor=actor, action=AuditAction.CREATE, obj=photo, summary=f"{station.code} photo",
+            jurisdiction_path=station.jurisdiction.path,
+        )
+    return photo
+
+
+def station_photo_remove(*, actor, station: Station, photo: StationPhoto) -> None:
+    require_station_stock(actor=actor, station=station)
+    if photo.station_id != station.pk:
+        raise E.PhotoNotFound()
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action=AuditAction.DELETE, obj=photo, summary=f"{station.code} photo removed",
+            jurisdiction_path=station.jurisdiction.path,
+        )
+        name = photo.image.name
+        photo.delete()
+        transaction.on_commit(lambda: photo.image.storage.delete(name))
