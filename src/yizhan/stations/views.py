@@ -36,7 +36,7 @@ from yizhan.stations.choices import (
     SupplyItem,
 )
 from yizhan.stations.imports import import_template_xlsx, stations_import
-from yizhan.stations.models import CheckIn
+from yizhan.stations.models import CheckIn, Station
 from yizhan.stations.nearby import eta_minutes, station_nearby
 from yizhan.stations.qr import qr_svg, qr_token_for, qr_token_verify
 
@@ -175,12 +175,16 @@ def _nearby(*, lat, lng, amenities, open_now, mode):
     items = station_nearby(lat=lat, lng=lng, limit=10, amenities=tuple(amenities),
                            open_now=open_now, mode=mode)
     type_labels = dict(StationType.choices)
+    # English names are not part of the nearby index; one query for the page's few.
+    names_en = dict(Station.objects.filter(code__in=[it["code"] for it in items]).exclude(name_en="")
+                    .values_list("code", "name_en"))
     out = []
     for it in items:
         row = dict(it)
         row["minutes"] = _travel_minutes(it["distance_m"])
         row["amenity_list"] = amenity_list(it.get("amenities"))
         row["type_label"] = type_labels.get(it.get("type"), it.get("type"))
+        row["name_en"] = names_en.get(it["code"], "")
         d = it["distance_m"]
         row["distance_text"] = (_("就在附近") if d < 30 else _("%(m)s 米") % {"m": int(round(d, -1))} if d < 1000
                                 else _("%(km)s 公里") % {"km": f"{d / 1000:.1f}"})
