@@ -95,6 +95,12 @@ class DonationForm(forms.Form):
         return data
 
 
+class PhotoForm(forms.Form):
+    photo = forms.FileField(label=_("照片"), error_messages={"required": _("请选择照片")},
+                            widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
+    caption = forms.CharField(required=False, max_length=100, label=_("说明（可选）"))
+
+
 class ConditionReportForm(forms.Form):
     kind = forms.ChoiceField(choices=ConditionKind.choices,
                              error_messages={"required": _("请选择您看到的情况")})

@@ -375,6 +375,8 @@ def _keeper_context(request, station, *, bound=None):
         "new_supply_form": bound_form if bound_key == "move:new" else f.SupplyMovementForm(
             initial={"kind": "restock"}, prefix="new"),
         "donation_form": bound_form if bound_key == "donation" else f.DonationForm(),
+        "photo_form": bound_form if bound_key == "photo" else f.PhotoForm(),
+        "photos": list(station.photos.all()),
         "reports": reports, "donations": donations,
         "low_count": sum(1 for s in supplies if s.is_low),
     }
@@ -459,6 +461,36 @@ def keeper_donation(request, code):
             messages.success(request, _("捐赠已登记，谢谢！"))
             return _keeper_reply(request, station, anchor="#donations")
     return _keeper_reply(request, station, bound=("donation", form))
+
+
+@require_POST
+@app_errors(login_url=STAFF_LOGIN)
+def keeper_photo(request, code):
+    station = _keeper_station(request, code)
+    form = f.PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.station_photo_add(actor=request.user, station=station,
+                                       upload=form.cleaned_data["photo"],
+                                       caption=form.cleaned_data["caption"])
+        except AppError as err:
+            f.add_app_error(form, err, _lang(request))
+        else:
+            messages.success(request, _("照片已上传"))
+            return _keeper_reply(request, station, anchor="#photos")
+    return _keeper_reply(request, station, bound=("photo", form))
+
+
+@require_POST
+@app_errors(login_url=STAFF_LOGIN)
+def keeper_photo_remove(request, code, photo_id):
+    station = _keeper_station(request, code)
+    photo = station.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise NotFound()
+    services.station_photo_remove(actor=request.user, station=station, photo=photo)
+    messages.success(request, _("照片已删除"))
+    return _keeper_reply(request, station, anchor="#photos")
 
 
 @require_POST

@@ -340,6 +340,28 @@ def test_keeper_sets_threshold_records_donation_and_resolves_report(client, worl
     assert report.resolved_at is not None
 
 
+def test_keeper_uploads_a_photo_and_a_non_image_is_refused(client, world, settings, tmp_path):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    client.force_login(world.keeper)
+    url = f"/keeper/stations/{world.a.code}/photos/"
+    resp = client.post(url, {"photo": SimpleUploadedFile("x.jpg", b"not an image", "image/jpeg"),
+                             "caption": "门口"})
+    assert resp.status_code == 400
+    assert 'value="门口"' in text(resp) and 'id="id_photo-error"' in text(resp)
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(buf, "JPEG")
+    resp = client.post(url, {"photo": SimpleUploadedFile("x.jpg", buf.getvalue(), "image/jpeg"),
+                             "caption": "门口"})
+    assert resp.status_code == 302
+    assert world.a.photos.count() == 1
+    assert 'alt="门口"' in text(client.get(f"/stations/{world.a.code}/"))
+
+
 def test_keeper_qr_page_shows_todays_code(client, world):
     client.force_login(world.keeper)
     resp = client.get(f"/keeper/stations/{world.a.code}/qr/")
