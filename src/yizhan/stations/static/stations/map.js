@@ -53,7 +53,7 @@
     this.markers.clearLayers();
     (list || []).forEach(function (m, i) {
       var p = self.toMap(m.lat, m.lng); pts.push(p);
-      var icon = L.divIcon({ className: "yz-pin" + (m.open ? " open" : ""), html: "<span>" + (i + 1) + "</span>", iconSize: [28, 28], iconAnchor: [14, 28] });
+      var icon = L.divIcon({ className: "yz-pin" + (m.open ? " open" : ""), html: "<span>" + (i + 1) + "</span>", iconSize: [26, 26], iconAnchor: [13, 13] });
       var mk = L.marker(p, { icon: icon, title: m.name, keyboard: true, alt: m.name }).addTo(self.markers);
       if (m.url) { var a = document.createElement("a"); a.href = m.url; a.textContent = m.name; mk.bindPopup(a); }
     });
@@ -63,8 +63,10 @@
   };
   YZMap.prototype.setHere = function (lat, lng) {
     var p = this.toMap(lat, lng);
-    if (!this.here) this.here = L.circleMarker(p, { radius: 9, color: "#fff", weight: 3, fillColor: "#1565c0", fillOpacity: 1 }).addTo(this.map);
-    else this.here.setLatLng(p);
+    if (!this.here) {
+      var icon = L.divIcon({ className: "yz-here", iconSize: [20, 20], iconAnchor: [10, 10] });
+      this.here = L.marker(p, { icon: icon, zIndexOffset: 1000, keyboard: false, interactive: false }).addTo(this.map);
+    } else this.here.setLatLng(p);
   };
   YZMap.prototype.onPick = function (cb) {
     var self = this;
