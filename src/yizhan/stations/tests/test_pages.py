@@ -183,6 +183,32 @@ def test_keeper_restocks_water_and_the_low_badge_goes(area, browser_page_factory
     assert "物资不足" not in page.locator(f"[data-code='{station.code}']").inner_text()
 
 
+def test_finder_works_by_keyboard_with_location_refused(area, browser_page_factory, live_server):
+    tree, district, lat, lng = area
+    _station(district, tree, "P-KB1", "键盘驿站", lat, lng, ALWAYS_OPEN, ["toilet"])
+    _refresh_nearby()
+    page = browser_page_factory()  # no geolocation permission: the place picker is the way
+    page.goto(live_server.url + "/")
+    page.get_by_text("无法获取位置").wait_for()
+    for _ in range(40):  # Tab to the place picker, choose the community with the keyboard
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "id_place":
+            break
+    else:
+        pytest.fail("the place picker cannot be reached with Tab")
+    page.select_option("#id_place", tree.community.code)  # what arrow keys + Enter do
+    page.locator(".station-item").first.wait_for()
+    for _ in range(20):  # on to the 卫生间 filter, ticked with Space
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.value") == "toilet":
+            break
+    page.keyboard.press("Space")
+    page.wait_for_function("new URLSearchParams(location.search).get('amenity') === 'toilet'")
+    assert "键盘驿站" in page.locator(".station-item").first.inner_text()
+    page.keyboard.press("Tab")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+
+
 def test_map_script_gcj02_shift_matches_the_server(browser_page_factory, live_server):
     from yizhan.core.geo import wgs84_to_gcj02
 
