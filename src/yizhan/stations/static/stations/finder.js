@@ -11,10 +11,7 @@
     var btn = document.getElementById("locate-btn");
     var cfg = window.YZMap ? window.YZMap.config("map-config") : {};
     var map = window.YZMap ? window.YZMap.create("map", cfg) : null;
-    var T = (document.documentElement.lang === "en")
-      ? { asking: "Finding your location…", denied: "Location unavailable. Pick your street or community, or tap the map.", picked: "Using the point you picked on the map." }
-      : { asking: "正在获取您的位置…", denied: "无法获取位置。请选择所在街道/社区，或点击地图选择位置。", picked: "已使用您在地图上选择的位置。" };
-
+    var T = status.dataset;  // messages come translated from the template
     function submit() {
       if (window.htmx) window.htmx.trigger(form, "submit");
       else form.submit();
