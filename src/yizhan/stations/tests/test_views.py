@@ -163,6 +163,17 @@ def test_detail_shows_station_with_masked_keeper_phone(client, world):
     assert "tel:" not in body
 
 
+def test_detail_shows_upcoming_holiday_hours_and_recent_reports(client, world):
+    day = timezone.localdate() + dt.timedelta(days=3)
+    services.station_update(actor=world.district, station=world.a, data={
+        "holidays": [{"date": day.isoformat(), "intervals": [], "note": "国庆休息"}],
+    })
+    services.condition_report_create(actor=world.worker, station=world.a, kind="no_hot_water")
+    body = text(client.get(f"/stations/{world.a.code}/"))
+    assert "节假日调整" in body and "国庆休息" in body and day.strftime("%m-%d") in body
+    assert "没有热水" in body and "刚刚" in body
+
+
 def test_detail_unknown_or_removed_station_is_404(client, world):
     assert client.get("/stations/NOPE/").status_code == 404
     services.station_set_status(actor=world.district, station=world.b, status="removed", reason="拆迁")
@@ -260,6 +271,9 @@ def test_keeper_home_lists_own_stations_with_low_stock(client, world):
     body = text(resp)
     assert "东渚驿站" in body and "龙惠驿站" not in body
     assert "1 项物资不足" in body
+    services.condition_report_create(actor=world.worker, station=world.a, kind="charger_broken")
+    body = text(client.get("/keeper/"))
+    assert "1 条未读提醒" in body and "充电设备坏了" in body and "1 条待处理反馈" in body
 
 
 def test_keeper_pages_need_login(client, world):
