@@ -155,7 +155,8 @@ def open_status(*, hours: dict, holidays: dict | None = None, at: datetime) -> O
         if s <= local < e:
             return OpenStatus(True, None, e if e < horizon_end else None)
         if s > local:
-            return OpenStatus(False, s, None)
+            # the next opening, if it is within HORIZON_DAYS of ``at``
+            return OpenStatus(False, s if s - local <= timedelta(days=HORIZON_DAYS) else None, None)
     return OpenStatus(False, None, None)
 
 
