@@ -122,7 +122,7 @@ def _tile_settings() -> dict:
 def _map_config(**extra) -> dict:
     lat, lng = settings.YIZHAN_DEFAULT_CENTER
     cfg = {"tiles": _tile_settings(), "center": [lat, lng]}
-    cfg.update(extra)
+    cfg.update({k: v for k, v in extra.items() if v is not None or k != "center"})
     return cfg
 
 
@@ -732,10 +732,16 @@ def manage_coverage(request):
         result = station_coverage(jurisdiction=jur, mode=form.cleaned_data.get("mode") or "walk")
     status = 400 if request.GET and not form.is_valid() else 200
     center = [jur.center_lat, jur.center_lng] if jur and jur.center_lat is not None else None
+    markers = []
+    if jur is not None:
+        shown = selectors.station_staff_list(actor=request.user, filters={"jurisdiction": jur.code,
+                                                                         "status": "open"})[:500]
+        markers = [{"code": s.code, "name": s.name, "lat": s.lat, "lng": s.lng, "open": True,
+                    "url": reverse("stations:detail", args=[s.code])} for s in shown]
     return render(request, "stations/manage_coverage.html", {
         "form": form, "result": result, "jurisdiction": jur,
         "map_config": _map_config(
-            center=center, zoom=13,
+            center=center, zoom=13, fit=True, markers=markers,
             uncovered=result["uncovered"] if result else None,
             boundary=jur.boundary if jur else None,
         ),

@@ -94,16 +94,17 @@
   document.addEventListener("DOMContentLoaded", function () {
     var el = document.querySelector("[data-yz-map]");
     if (!el) return;
-    var cfg = YZMap.config ? null : null;
-    cfg = window.YZMap.config(el.getAttribute("data-yz-map"));
+    var cfg = window.YZMap.config(el.getAttribute("data-yz-map"));
     var m = window.YZMap.create(el.id, cfg);
     if (!m) return;
     m.setMarkers(cfg.markers || [], false);
-    if (cfg.boundary) m.addGeoJSON(cfg.boundary, { color: "#455a64", weight: 2, fill: false });
+    var fitTo = null;
+    if (cfg.boundary) fitTo = m.addGeoJSON(cfg.boundary, { color: "#455a64", weight: 2, fill: false });
     if (cfg.uncovered) {
       var lay = m.addGeoJSON(cfg.uncovered, { color: "#c62828", weight: 1, fillOpacity: 0.35 });
-      if (lay && !cfg.center && lay.getBounds().isValid()) m.map.fitBounds(lay.getBounds());
+      fitTo = fitTo || lay;
     }
+    if (cfg.fit && fitTo && fitTo.getBounds().isValid()) m.map.fitBounds(fitTo.getBounds());
     if (cfg.pick) {
       var lat = document.getElementById("id_lat"), lng = document.getElementById("id_lng");
       if (lat && lng && lat.value && lng.value) m.setHere(+lat.value, +lng.value);
