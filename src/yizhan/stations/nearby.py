@@ -31,11 +31,13 @@ import threading
 import time as _time
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -207,17 +209,26 @@ def _build(now: datetime) -> _Index:
 class _State:
     lock = threading.Lock()
     index: _Index | None = None
-    fingerprint: tuple | None = None
-    checked_at: float = 0.0
+    version = None  # the shared cache version the index was built at
+    table_fp: tuple | None = None  # the stations-table fingerprint it was built at
+    checked_at: float = -1e9  # monotonic time of the last version check
+    table_checked_at: float = -1e9  # ... and of the last table fingerprint
     dirty: bool = True
 
 
-def _fingerprint() -> tuple:
+def _cache_version():
+    try:
+        return cache.get(_VERSION_KEY, 0)
+    except Exception:  # no cache table (a fresh database before createcachetable)
+        return None
+
+
+def _table_fingerprint() -> tuple:
     from yizhan.stations.models import Station, StationHoliday
 
     agg = Station.objects.aggregate(n=Count("id"), m=Max("updated_at"))
     hol = StationHoliday.objects.aggregate(n=Count("id"), m=Max("id"))
-    return (cache.get(_VERSION_KEY, 0), agg["n"], agg["m"], hol["n"], hol["m"])
+    return (agg["n"], agg["m"], hol["n"], hol["m"])
 
 
 def nearby_index_invalidate() -> None:
@@ -233,32 +244,68 @@ def nearby_index_forget() -> None:
     """Drop this process's index (tests); the next query rebuilds it."""
     with _State.lock:
         _State.index = None
-        _State.fingerprint = None
+        _State.version = None
+        _State.table_fp = None
         _State.dirty = True
 
 
 def _current_index(now: datetime) -> _Index:
+    """This process's index, rebuilt when stale.
+
+    * ``nearby_index_invalidate`` in this process marks it dirty at once;
+    * the shared cache version (bumped by any process) is read at most every
+      ``YIZHAN_NEARBY_REFRESH_SECONDS`` (2 s): one indexed row read;
+    * a fingerprint of the tables (count and latest ``updated_at`` of stations, count
+      and latest id of holiday rows) is compared at most every
+      ``YIZHAN_NEARBY_TABLE_CHECK_SECONDS`` (30 s), a safety net for writes that
+      bypassed the services (shell, raw SQL, a failed cache write);
+    * inside a transaction (tests, or a caller that has just written) both are checked
+      on every call, since on-commit invalidation has not run yet;
+    * the index of another day is rebuilt (holiday exceptions are loaded per window).
+
+    While one thread rebuilds, the others keep answering from the previous index.
+    """
     refresh = float(getattr(settings, "YIZHAN_NEARBY_REFRESH_SECONDS", 2.0))
-    mono = _time.monotonic()
+    table_every = float(getattr(settings, "YIZHAN_NEARBY_TABLE_CHECK_SECONDS", 30.0))
+    in_tx = connection.in_atomic_block
+    window = _holiday_window(now)
     idx = _State.index
-    if idx is not None and not _State.dirty and mono - _State.checked_at < refresh:
-        if idx.holiday_window == _holiday_window(now):
-            return idx
-    with _State.lock:
-        fp = _fingerprint()
+    if (
+        idx is not None
+        and not _State.dirty
+        and not in_tx
+        and _time.monotonic() - _State.checked_at < refresh
+        and idx.holiday_window == window
+    ):
+        return idx
+    if not _State.lock.acquire(blocking=idx is None):
+        return idx  # another thread is checking or rebuilding: serve the previous index
+    try:
+        mono = _time.monotonic()
+        version = _cache_version()
+        full = in_tx or _State.index is None or mono - _State.table_checked_at >= table_every
+        table_fp = _table_fingerprint() if full else _State.table_fp
         idx = _State.index
         if (
             idx is None
             or _State.dirty
-            or fp != _State.fingerprint
-            or idx.holiday_window != _holiday_window(now)
+            or version != _State.version
+            or table_fp != _State.table_fp
+            or idx.holiday_window != window
         ):
-            _State.dirty = False  # set before the build so a concurrent invalidate wins
+            _State.dirty = False  # cleared before the build so a concurrent invalidate wins
+            if not full:
+                table_fp, full = _table_fingerprint(), True
             idx = _build(now)
             _State.index = idx
-            _State.fingerprint = fp
-        _State.checked_at = _time.monotonic()
+            _State.version = version
+            _State.table_fp = table_fp
+        _State.checked_at = mono
+        if full:
+            _State.table_checked_at = mono
         return idx
+    finally:
+        _State.lock.release()
 
 
 # ---- open-now -------------------------------------------------------------------------
@@ -301,6 +348,35 @@ def _distances(idx: _Index, cand: np.ndarray, lat: float, lng: float) -> np.ndar
     return 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
+def _covered_m(lat: float, lng: float, b_lat: int, b_lng: int, ring: int) -> float:
+    """A lower bound of the distance from the query to any point outside the rings
+    0..``ring`` of buckets around it: exact spherical bounds, no flat-earth guess.
+
+    Outside the rings a point differs in latitude by at least ``gap_lat`` (distance
+    >= R·gap_lat) or in longitude by at least ``gap_lng``; the closest a point at a
+    longitude difference of gap_lng can be is the distance to that meridian,
+    R·asin(cos(lat)·sin(gap_lng)).
+    """
+    gap_lat = min(lat - (b_lat - ring) * BUCKET_DEG, (b_lat + ring + 1) * BUCKET_DEG - lat)
+    gap_lng = min(lng - (b_lng - ring) * BUCKET_DEG, (b_lng + ring + 1) * BUCKET_DEG - lng)
+    d_lat = EARTH_RADIUS_M * math.radians(max(0.0, gap_lat))
+    g = math.radians(min(90.0, max(0.0, gap_lng)))
+    d_lng = EARTH_RADIUS_M * math.asin(min(1.0, math.cos(math.radians(lat)) * math.sin(g)))
+    return min(d_lat, d_lng)
+
+
+@lru_cache(maxsize=512)
+def _max_ring_for(lat_band: int) -> int:
+    lat = min(89.0, abs(lat_band) * 0.5 + 0.5)
+    m_per_bucket = EARTH_RADIUS_M * math.radians(BUCKET_DEG) * math.cos(math.radians(lat))
+    return max(1, math.ceil(MAX_RADIUS_M / m_per_bucket)) + 1
+
+
+def _max_ring(lat: float) -> int:
+    """Rings needed to reach MAX_RADIUS_M east-west (the narrow side of a bucket)."""
+    return _max_ring_for(int(abs(lat) // 0.5))
+
+
 def station_nearby(
     *, lat, lng, limit=10, amenities=(), open_now=False, mode="walk", at: datetime | None = None
 ) -> list[dict]:
@@ -311,9 +387,7 @@ def station_nearby(
     if len(idx.ids) == 0:
         return []
     b_lat, b_lng = _bucket(lat, lng)
-    # metres covered by each ring of buckets (the narrower side of a bucket)
-    cell_m = BUCKET_DEG * math.pi / 180 * EARTH_RADIUS_M * min(1.0, math.cos(math.radians(abs(lat) + BUCKET_DEG)))
-    max_ring = max(1, math.ceil(MAX_RADIUS_M / cell_m)) + 1
+    max_ring = _max_ring(lat)
     found: list[tuple[float, int, H.OpenStatus]] = []
     pending = np.empty(0, dtype=np.int64)
     pending_d = np.empty(0, dtype=np.float64)
@@ -341,7 +415,7 @@ def station_nearby(
             if len(cand):
                 pending = np.concatenate([pending, cand])
                 pending_d = np.concatenate([pending_d, _distances(idx, cand, lat, lng)])
-        covered = ring * cell_m  # every station closer than this has been seen
+        covered = _covered_m(lat, lng, b_lat, b_lng, ring)  # every station closer than this has been seen
         if len(pending):
             # take, in distance order, the pending candidates closer than `covered`
             ready = pending_d <= covered if ring < max_ring else np.ones(len(pending), dtype=bool)
