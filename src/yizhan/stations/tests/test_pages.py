@@ -198,10 +198,13 @@ def test_finder_works_by_keyboard_with_location_refused(area, browser_page_facto
         pytest.fail("the place picker cannot be reached with Tab")
     page.select_option("#id_place", tree.community.code)  # what arrow keys + Enter do
     page.locator(".station-item").first.wait_for()
-    for _ in range(20):  # on to the 卫生间 filter, ticked with Space
+    page.wait_for_load_state()
+    for _ in range(40):  # on to the 卫生间 filter, ticked with Space
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.value") == "toilet":
             break
+    else:
+        pytest.fail("the 卫生间 filter cannot be reached with Tab")
     page.keyboard.press("Space")
     page.wait_for_function("new URLSearchParams(location.search).get('amenity') === 'toilet'")
     assert "键盘驿站" in page.locator(".station-item").first.inner_text()
