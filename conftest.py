@@ -1,3 +1,3 @@
-"""Shared pytest set-up (fixtures live in yizhan.core.testing)."""
+"""Shared pytest set-up: fixtures live in yizhan.core.testing."""
 
-pytest_plugins = ["yizhan.core.testing.fixtures"]
+pytest_plugins = ["yizhan.core.testing.fixtures", "yizhan.core.testing.browser"]

@@ -23,44 +23,6 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS_OPEN = {d: [["00:00", "24:00"]] for d in DAYS}
 NEVER_OPEN = {d: [] for d in DAYS}
 
-try:  # the platform's fixtures (live server + chromium at 360 px)
-    from yizhan.core.testing.browser import *  # noqa: F403
-except ImportError:  # pragma: no cover - until core/testing/browser.py lands
-    import os
-    import shutil
-
-    @pytest.fixture(scope="session")
-    def _chromium():
-        os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright runs a loop
-        sync_api = pytest.importorskip("playwright.sync_api")
-        exe = shutil.which("chromium") or shutil.which("chromium-browser")
-        if not exe:
-            pytest.skip("chromium not installed")
-        pw = sync_api.sync_playwright().start()
-        browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-        pw.stop()
-
-    @pytest.fixture
-    def browser_page_factory(_chromium):
-        contexts = []
-
-        def make(geolocation=None):
-            kw = {"viewport": {"width": 360, "height": 740}, "locale": "zh-CN"}
-            if geolocation:
-                kw.update(geolocation=geolocation, permissions=["geolocation"])
-            ctx = _chromium.new_context(**kw)
-            contexts.append(ctx)
-            page = ctx.new_page()
-            page.set_default_timeout(10_000)
-            return page
-
-        yield make
-        for ctx in contexts:
-            ctx.close()
-
-
 @pytest.fixture
 def area():
     tree = make_jurisdiction_tree()
