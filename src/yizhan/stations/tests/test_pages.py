@@ -22,6 +22,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS_OPEN = {d: [["00:00", "24:00"]] for d in DAYS}
 NEVER_OPEN = {d: [] for d in DAYS}
+# browser_page_factory (360 × 740, zh-CN, Asia/Shanghai) comes from yizhan.core.testing.browser
+# (registered in conftest.py); live_server from pytest-django.
+
 
 @pytest.fixture
 def area():

@@ -547,3 +547,26 @@ def test_pages_switch_to_english(client, world):
     assert resp.status_code == 400
     assert "This QR code cannot be read" in text(resp)
 
+
+# ---------------------------------------------------------------- weight
+
+
+def test_finder_page_weighs_under_200_kb_gzipped_and_links_only_local_files(client, world):
+    """Riders are on cheap phones and slow networks: the whole finder (HTML, CSS,
+    scripts, icons; map tiles aside) stays under 200 KB gzipped, and nothing comes
+    from a CDN."""
+    import gzip
+
+    from django.contrib.staticfiles import finders
+
+    html = client.get("/", {"lat": world.lat, "lng": world.lng}).content
+    refs = set(re.findall(r'(?:src|href)="(/static/[^"#?]+)', html.decode()))
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', html.decode())
+    assert any(r.endswith("leaflet.js") for r in refs) and any(r.endswith("stations/icons.svg") for r in refs)
+    total = len(gzip.compress(html))
+    for ref in sorted(refs):
+        path = finders.find(ref.removeprefix("/static/"))
+        assert path, f"{ref} is linked but not found"
+        with open(path, "rb") as fh:
+            total += len(gzip.compress(fh.read()))
+    assert total < 200 * 1024, total
