@@ -160,6 +160,11 @@ YIZHAN_LOGIN_MAX_FAILURES = 5
 YIZHAN_LOGIN_LOCKOUT_SECONDS = 15 * 60
 YIZHAN_CHECKIN_DEDUP_MINUTES = 30
 YIZHAN_DEFAULT_CENTER = (31.3390, 120.4240)  # Suzhou Science City (lat, lng)
+# Map tiles for the station pages (none by default: the maps work without tiles).
+# A Chinese base map (AutoNavi/Tencent) is GCJ-02: set YIZHAN_TILE_GCJ02=1 (guessed from the URL otherwise).
+YIZHAN_TILE_URL = os.environ.get("YIZHAN_TILE_URL", "")
+YIZHAN_TILE_ATTRIBUTION = os.environ.get("YIZHAN_TILE_ATTRIBUTION", "")
+YIZHAN_TILE_GCJ02 = env_bool("YIZHAN_TILE_GCJ02", False) if os.environ.get("YIZHAN_TILE_GCJ02") else None
 
 LOGGING = {
     "version": 1,
