@@ -10,7 +10,22 @@ def yizhan(request):
 
         return notifications_unread_count(user=getattr(request, "user", None))
 
+    def nav():
+        """Which sections the top bar offers this user (by the roles they hold)."""
+        from yizhan.core import permissions
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return {}
+        return {
+            "keeper": permissions.has_role(user, "keeper"),
+            "manage": permissions.has_perm_anywhere(user, "stations.manage"),
+            "audit": permissions.has_perm_anywhere(user, "audit.view"),
+            "staff": user.is_staff,
+        }
+
     return {
+        "YIZHAN_NAV": SimpleLazyObject(nav),
         "YIZHAN_DEFAULT_CENTER": settings.YIZHAN_DEFAULT_CENTER,
         "YIZHAN_DEBUG": settings.DEBUG,
         "YIZHAN_UNREAD": SimpleLazyObject(unread),
