@@ -9,19 +9,29 @@ with walking at 4.5 km/h and an e-bike at 15 km/h (a rider in city traffic, not 
 straight-line distance in Chinese urban grids. Because every station gets the same
 speed, ordering by eta is ordering by distance.
 
-The index keeps every open station in NumPy arrays (lat, lng, amenity bit mask) and a
-dict of grid buckets (0.05° × 0.05°, about 5.5 × 4.8 km at Suzhou's latitude). A query
-scans rings of buckets outwards until it has ``limit`` stations that pass the filters
-and the ring already covers the distance of the last one, so it never misses a closer
-station. Open-now is checked only for candidates, in distance order, against
-pre-computed minute-of-week spans (stations with a holiday exception near today go
-through ``hours.open_status``).
+The index keeps every open station column-wise: NumPy arrays (lat, lng, amenity bit
+mask, schedule number) plus plain lists for the text a result shows; schedules and
+amenity sets are decoded once per distinct value (130,000 stations: ~35 MiB, ~1 s to
+build). Stations sit in grid buckets of 0.05° × 0.05° (about 5.5 × 4.8 km at Suzhou's
+latitude). A query scans rings of buckets outwards, drops stations without the amenities
+(bit mask) and, with ``open_now``, those whose weekly schedule is closed at this minute
+(one flag per distinct schedule, cached per minute); it stops once it holds ``limit``
+results and the rings cover the distance of the last one (an exact spherical lower
+bound, see ``_covered_m``), so it never misses a closer station. Open status, opens_at
+and closes_at are worked out only for those candidates, in distance order, from
+minute-of-week spans; stations with a holiday exception near today go through
+``hours.open_status``. Nothing farther than MAX_RADIUS_M (100 km) is returned. Longitude
+wrap-around at ±180° is not handled (China is far from it).
 
 Freshness across processes (web, worker): station services call
-``nearby_index_invalidate`` on commit, which bumps a version in the shared cache; each
-process compares that version and a cheap fingerprint of the stations table (count,
-latest ``updated_at``, holiday rows) at most every ``YIZHAN_NEARBY_REFRESH_SECONDS``
-(2 s by default, 0 in tests) and rebuilds when they change.
+``nearby_index_invalidate`` on commit; it marks this process's index dirty and bumps a
+version in the shared cache (settings.CACHES: DatabaseCache, so every process sees it).
+Each process reads that version at most every ``YIZHAN_NEARBY_REFRESH_SECONDS`` (2 s),
+and compares a fingerprint of the tables (count and latest ``updated_at`` of stations,
+holiday rows) at most every ``YIZHAN_NEARBY_TABLE_CHECK_SECONDS`` (30 s) as a safety
+net for writes that bypass the services; inside a transaction (tests) both are checked
+on every call. See ``_current_index``. Thread-safe: one thread rebuilds under a lock
+while the others keep answering from the previous index.
 """
 
 from __future__ import annotations
@@ -31,8 +41,8 @@ import threading
 import time as _time
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 from django.conf import settings
@@ -108,19 +118,29 @@ def _clean_query(lat, lng, limit, amenities, mode) -> tuple[float, float, int, i
 
 @dataclass
 class _Index:
-    ids: np.ndarray
+    """Column store of the open stations: NumPy arrays for the search, plain lists for
+    the few text fields a result needs, schedules deduplicated (most stations share a
+    handful of schedules), so 130,000 stations take tens of MiB and few Python objects."""
+
+    ids: np.ndarray  # int64
     lat: np.ndarray  # degrees
     lng: np.ndarray
     lat_r: np.ndarray  # radians
     lng_r: np.ndarray
     cos_lat: np.ndarray
-    mask: np.ndarray  # amenity bits
-    rows: list[dict]  # per station: public fields
-    spans: list[list[tuple[int, int]]]  # merged minute-of-week spans
-    hours: list[dict]
+    mask: np.ndarray  # int64 amenity bits
+    sched: np.ndarray  # int32: position in sched_spans / sched_hours
+    codes: list[str]
+    names: list[str]
+    types: list[str]
+    confirmed: list  # last_confirmed_at or None
+    sched_spans: list[list[tuple[int, int]]]  # merged minute-of-week spans per distinct schedule
+    sched_hours: list[dict]
     buckets: dict[tuple[int, int], np.ndarray]
     holidays: dict[int, dict]  # station position -> {date: intervals} within the window
+    has_holiday: np.ndarray  # bool per station: an exception within the window
     holiday_window: tuple = ()
+    open_cache: tuple | None = None  # (minute of week, open flag per schedule)
     built_at: float = field(default_factory=_time.monotonic)
 
 
@@ -157,38 +177,81 @@ def _load_holidays(positions: dict[int, int], window: tuple) -> dict[int, dict]:
     return out
 
 
+_AMENITY_ORDER = tuple((a, AMENITY_BITS[a]) for a in Amenity.values)
+
+
+@lru_cache(maxsize=1 << len(AMENITY_BITS))
+def _amenity_list(bits: int) -> tuple[str, ...]:
+    return tuple(a for a, bit in _AMENITY_ORDER if bits & bit)
+
+
 def _build(now: datetime) -> _Index:
+    import json
+
+    from django.db.models import F, TextField
+    from django.db.models.functions import Cast
+
     from yizhan.stations.models import Station
 
-    qs = Station.objects.filter(status=StationStatus.OPEN).values_list(
-        "id", "code", "name", "type", "lat", "lng", "amenities", "hours", "last_confirmed_at"
-    ).order_by("id")
-    ids, lats, lngs, masks, rows, spans, hours = [], [], [], [], [], [], []
-    for sid, code, name, type_, lat, lng, amenities, hrs, confirmed in qs.iterator(chunk_size=5000):
-        bits = 0
-        for a in amenities or ():
-            bits |= AMENITY_BITS.get(a, 0)
+    # JSON columns read as text and decoded once per distinct value: stations share
+    # schedules and amenity sets, so this is a few hundred json.loads, not 2 × 130,000.
+    qs = (
+        Station.objects.filter(status=StationStatus.OPEN)
+        .annotate(amen_t=Cast(F("amenities"), TextField()), hours_t=Cast(F("hours"), TextField()))
+        .values_list("id", "code", "name", "type", "lat", "lng", "amen_t", "hours_t", "last_confirmed_at")
+        .order_by("id")
+    )
+    ids, lats, lngs, masks, scheds = [], [], [], [], []
+    codes, names, types, confirmed = [], [], [], []
+    mask_of: dict[str, int] = {}
+    sched_of: dict[str, int] = {}
+    sched_spans: list[list[tuple[int, int]]] = []
+    sched_hours: list[dict] = []
+    type_intern: dict[str, str] = {}
+    for sid, code, name, type_, lat, lng, amen_t, hours_t, conf in qs.iterator(chunk_size=5000):
+        bits = mask_of.get(amen_t)
+        if bits is None:
+            bits = 0
+            for a in json.loads(amen_t) if amen_t else ():
+                bits |= AMENITY_BITS.get(a, 0)
+            mask_of[amen_t] = bits
+        k = sched_of.get(hours_t)
+        if k is None:
+            hrs = (json.loads(hours_t) if hours_t else None) or {}
+            try:
+                spans = _merge_week(H.week_spans(hrs))
+            except ValidationError:  # a malformed legacy schedule counts as closed
+                spans, hrs = [], {}
+            k = sched_of[hours_t] = len(sched_spans)
+            sched_spans.append(spans)
+            sched_hours.append(hrs)
         ids.append(sid)
         lats.append(lat)
         lngs.append(lng)
         masks.append(bits)
-        rows.append({
-            "id": sid, "code": code, "name": name, "type": type_, "lat": lat, "lng": lng,
-            "amenities": [a for a in Amenity.values if a in (amenities or ())],
-            "last_confirmed_at": confirmed,
-        })
-        try:
-            spans.append(_merge_week(H.week_spans(hrs or {})))
-        except ValidationError:  # a malformed legacy schedule counts as closed
-            spans.append([])
-        hours.append(hrs or {})
+        scheds.append(k)
+        codes.append(code)
+        names.append(name)
+        types.append(type_intern.setdefault(type_, type_))
+        confirmed.append(conf)
     lat_a = np.asarray(lats, dtype=np.float64)
     lng_a = np.asarray(lngs, dtype=np.float64)
-    buckets: dict[tuple[int, int], list[int]] = {}
-    for i, (la, ln) in enumerate(zip(lats, lngs, strict=True)):
-        buckets.setdefault(_bucket(la, ln), []).append(i)
+    buckets: dict[tuple[int, int], np.ndarray] = {}
+    if len(ids):
+        b_lat = np.floor(lat_a / BUCKET_DEG).astype(np.int64)
+        b_lng = np.floor(lng_a / BUCKET_DEG).astype(np.int64)
+        order = np.lexsort((b_lng, b_lat))
+        keys = np.column_stack([b_lat[order], b_lng[order]])
+        starts = np.flatnonzero(np.r_[True, np.any(keys[1:] != keys[:-1], axis=1)])
+        ends = np.r_[starts[1:], len(order)]
+        for st_, en in zip(starts.tolist(), ends.tolist(), strict=True):
+            buckets[(int(keys[st_, 0]), int(keys[st_, 1]))] = np.sort(order[st_:en])
     window = _holiday_window(now)
     positions = {sid: i for i, sid in enumerate(ids)}
+    holidays = _load_holidays(positions, window)
+    has_holiday = np.zeros(len(ids), dtype=bool)
+    if holidays:
+        has_holiday[np.fromiter(holidays, dtype=np.int64)] = True
     return _Index(
         ids=np.asarray(ids, dtype=np.int64),
         lat=lat_a,
@@ -197,11 +260,16 @@ def _build(now: datetime) -> _Index:
         lng_r=np.radians(lng_a),
         cos_lat=np.cos(np.radians(lat_a)),
         mask=np.asarray(masks, dtype=np.int64),
-        rows=rows,
-        spans=spans,
-        hours=hours,
-        buckets={k: np.asarray(v, dtype=np.int64) for k, v in buckets.items()},
-        holidays=_load_holidays(positions, window),
+        sched=np.asarray(scheds, dtype=np.int32),
+        codes=codes,
+        names=names,
+        types=types,
+        confirmed=confirmed,
+        sched_spans=sched_spans,
+        sched_hours=sched_hours,
+        buckets=buckets,
+        holidays=holidays,
+        has_holiday=has_holiday,
         holiday_window=window,
     )
 
@@ -311,12 +379,11 @@ def _current_index(now: datetime) -> _Index:
 # ---- open-now -------------------------------------------------------------------------
 
 
-def _fast_status(spans: list[tuple[int, int]], at: datetime) -> H.OpenStatus:
-    """Open status from the weekly spans alone (no exception near this date)."""
+def _fast_status(spans: list[tuple[int, int]], local: datetime, m: int) -> H.OpenStatus:
+    """Open status from the weekly spans alone (no exception near this date).
+    ``local``: the query time in Shanghai, truncated to the minute; ``m``: its minute of week."""
     if not spans:
         return H.OpenStatus(False, None, None)
-    local = at.astimezone(H.SHANGHAI).replace(second=0, microsecond=0)
-    m = H.minute_of_week(local)
     week = H.MINUTES_PER_WEEK
     if spans[0][0] == 0 and spans[-1][1] == week and len(spans) == 1:
         return H.OpenStatus(True, None, None)  # open around the clock
@@ -330,11 +397,48 @@ def _fast_status(spans: list[tuple[int, int]], at: datetime) -> H.OpenStatus:
     return H.OpenStatus(False, local + timedelta(minutes=nxt - m), None)
 
 
+def _open_by_schedule(idx: _Index, m: int) -> np.ndarray:
+    """Per distinct schedule: open at minute-of-week ``m``? Cached on the index per minute
+    (one bisect per distinct schedule, shared by every query in that minute)."""
+    cached = idx.open_cache
+    if cached is not None and cached[0] == m:
+        return cached[1]
+    flags = np.zeros(len(idx.sched_spans), dtype=bool)
+    week1 = H.MINUTES_PER_WEEK + 1
+    for k, spans in enumerate(idx.sched_spans):
+        i = bisect_right(spans, (m, week1)) - 1
+        flags[k] = i >= 0 and spans[i][0] <= m < spans[i][1]
+    idx.open_cache = (m, flags)
+    return flags
+
+
+class _Statuses:
+    """Open status of stations at one instant: by schedule for most stations (computed
+    once per distinct schedule), through ``hours.open_status`` for those with a holiday
+    exception in the window."""
+
+    __slots__ = ("at", "cache", "idx", "local", "m")
+
+    def __init__(self, idx: _Index, at: datetime):
+        self.idx = idx
+        self.at = at
+        self.local = at.astimezone(H.SHANGHAI).replace(second=0, microsecond=0)
+        self.m = H.minute_of_week(self.local)
+        self.cache: dict[int, H.OpenStatus] = {}
+
+    def of(self, pos: int) -> H.OpenStatus:
+        idx = self.idx
+        k = int(idx.sched[pos])
+        if idx.has_holiday[pos]:
+            return H.open_status(hours=idx.sched_hours[k], holidays=idx.holidays[pos], at=self.at)
+        st = self.cache.get(k)
+        if st is None:
+            st = self.cache[k] = _fast_status(idx.sched_spans[k], self.local, self.m)
+        return st
+
+
 def _status(idx: _Index, pos: int, at: datetime) -> H.OpenStatus:
-    hol = idx.holidays.get(pos)
-    if hol:
-        return H.open_status(hours=idx.hours[pos], holidays=hol, at=at)
-    return _fast_status(idx.spans[pos], at)
+    return _Statuses(idx, at).of(pos)
 
 
 # ---- the query ---------------------------------------------------------------------------
@@ -388,6 +492,8 @@ def station_nearby(
         return []
     b_lat, b_lng = _bucket(lat, lng)
     max_ring = _max_ring(lat)
+    statuses = _Statuses(idx, at)
+    open_flags = _open_by_schedule(idx, statuses.m) if open_now else None
     found: list[tuple[float, int, H.OpenStatus]] = []
     pending = np.empty(0, dtype=np.int64)
     pending_d = np.empty(0, dtype=np.float64)
@@ -412,6 +518,9 @@ def station_nearby(
             cand = parts[0] if len(parts) == 1 else np.concatenate(parts)
             if mask:
                 cand = cand[(idx.mask[cand] & mask) == mask]
+            if open_flags is not None and len(cand):
+                # closed by the weekly schedule and no exception near today: never a result
+                cand = cand[open_flags[idx.sched[cand]] | idx.has_holiday[cand]]
             if len(cand):
                 pending = np.concatenate([pending, cand])
                 pending_d = np.concatenate([pending_d, _distances(idx, cand, lat, lng)])
@@ -425,7 +534,7 @@ def station_nearby(
                 order = np.argsort(r_d, kind="stable")
                 for j in order:
                     pos = int(r_pos[j])
-                    status = _status(idx, pos, at)
+                    status = statuses.of(pos)
                     if open_now and not status.open_now:
                         continue
                     found.append((float(r_d[j]), pos, status))
@@ -437,7 +546,12 @@ def station_nearby(
     for dist, pos, status in found[:limit]:
         if dist > MAX_RADIUS_M:
             break
-        row = dict(idx.rows[pos])
+        row = {
+            "id": int(idx.ids[pos]), "code": idx.codes[pos], "name": idx.names[pos], "type": idx.types[pos],
+            "lat": float(idx.lat[pos]), "lng": float(idx.lng[pos]),
+            "amenities": list(_amenity_list(int(idx.mask[pos]))),
+            "last_confirmed_at": idx.confirmed[pos],
+        }
         row["distance_m"] = int(round(dist))
         row["eta_min"] = eta_minutes(dist, mode)
         row["eta_walk_min"] = eta_minutes(dist, "walk")

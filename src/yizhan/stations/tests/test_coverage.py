@@ -11,7 +11,12 @@ from shapely.geometry import Point, shape
 
 from yizhan.core.errors import ValidationError
 from yizhan.core.geo import COVERAGE_RES, cells_in_geometry, haversine_m
-from yizhan.core.testing.factories import make_jurisdiction, make_jurisdiction_tree, make_worker, square
+from yizhan.core.testing.factories import (
+    make_jurisdiction,
+    make_jurisdiction_tree,
+    make_worker,
+    square,
+)
 from yizhan.stations.coverage import covered_mask, reach_m, station_coverage
 from yizhan.stations.tests.factories import make_station
 
