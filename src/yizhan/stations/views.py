@@ -631,8 +631,9 @@ def manage_edit(request, code=None):
                 "amenities": station.amenities, "description": station.description,
                 "opened_on": station.opened_on, "status": station.status,
                 "status_reason": station.status_reason,
-                "keeper_phones": ", ".join(k.user.phone or "" for k in
-                                           station.keeper_links.select_related("user")),
+                # through the selector: unmasked only with people.view there, and audited
+                "keeper_phones": ", ".join(k["phone"] for k in selectors.station_keepers_for_staff(
+                    actor=request.user, station=station) if k["phone"]),
                 **f.StationForm.hours_initial(station.hours),
             }
         form = f.StationForm(initial=initial, **kw)

@@ -468,6 +468,10 @@ def test_admin_edits_status_and_removal_needs_a_reason(client, world):
     url = f"/manage/stations/{world.a.code}/edit/"
     page = text(client.get(url))
     assert 'value="00:00-24:00"' in page and world.keeper_phone in page
+    from yizhan.core.models import AuditLog
+
+    assert AuditLog.objects.filter(actor=world.admin_a, action="read",
+                                   object_type="stations.stationkeeper").exists()
     data = _station_post(world, code=world.a.code, name="东渚驿站", status="removed", status_reason="",
                          keeper_phones=world.keeper_phone)
     resp = client.post(url, data)
