@@ -352,7 +352,7 @@ def keeper_home(request):
 
 def _keeper_context(request, station, *, bound=None):
     """Everything the keeper page shows; ``bound`` = (form_key, form) with errors."""
-    supplies = list(station.supplies.all())
+    supplies = list(selectors.station_supplies(station=station))
     bound_key, bound_form = bound or (None, None)
     rows = []
     for s in supplies:
@@ -369,7 +369,7 @@ def _keeper_context(request, station, *, bound=None):
     reports = list(station.condition_reports.filter(resolved_at__isnull=True).select_related("user")[:50])
     for r in reports:
         r.ago = ago(r.created_at)
-    donations = list(station.donations.all()[:10])
+    donations = list(selectors.station_donations(station=station)[:10])
     return {
         "station": station, "rows": rows, "missing_items": missing,
         "new_supply_form": bound_form if bound_key == "move:new" else f.SupplyMovementForm(
