@@ -7,7 +7,14 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from yizhan.core.api_auth import api_auth
-from yizhan.core.errors import AppError, Message, NotAuthenticated, NotFound, PermissionDenied, ValidationError
+from yizhan.core.errors import (
+    AppError,
+    Message,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 
 api = NinjaAPI(
     title="Yizhan 驿站 API",
