@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from yizhan.core import permissions
 from yizhan.core.admin import ReadOnlyAdmin, ScopedAdmin, _is_super
 from yizhan.core.errors import AppError
+from yizhan.stations import services as station_services
 from yizhan.stations.models import (
     CheckIn,
     ConditionReport,
@@ -18,17 +19,8 @@ from yizhan.stations.models import (
     StationSupply,
 )
 
-try:  # the stations-domain services; without them station editing stays read-only
-    from yizhan.stations import services as station_services
-except ImportError:  # pragma: no cover
-    station_services = None
-
 STATION_DATA_FIELDS = ("code", "name", "name_en", "type", "host_type", "host_name", "address", "lat", "lng",
                        "jurisdiction", "hub", "amenities", "hours", "description", "opened_on")
-
-
-def _has(name: str) -> bool:
-    return station_services is not None and hasattr(station_services, name)
 
 
 class StationSupplyInline(admin.TabularInline):
@@ -82,9 +74,6 @@ class StationAdmin(ScopedAdmin):
             return (*self.readonly_fields, "code")
         return self.readonly_fields
 
-    def has_service_save(self) -> bool:
-        return _has("station_create") and _has("station_update")
-
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "jurisdiction" and not _is_super(request.user):
             from yizhan.jurisdictions.models import Jurisdiction
@@ -103,8 +92,6 @@ class StationAdmin(ScopedAdmin):
         return station_services.station_create(actor=request.user, data=payload)
 
     def _set_status(self, request, queryset, status):
-        if not _has("station_set_status"):
-            return
         done = 0
         for station in queryset:
             try:
@@ -146,14 +133,11 @@ class StationKeeperAdmin(ScopedAdmin):
     raw_id_fields = ("user",)
     fields = ("station", "user", "is_primary")
 
-    def has_service_save(self) -> bool:
-        return _has("station_keeper_assign")
-
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return _has("station_keeper_remove") and self._may_manage(request, obj)
+        return self._may_manage(request, obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "station" and not _is_super(request.user):
