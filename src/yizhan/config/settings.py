@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "yizhan.jurisdictions",
     "yizhan.accounts",
     "yizhan.stations",
+    "yizhan.reports",
+    "yizhan.needs",
     "yizhan.demo",
 ]
 

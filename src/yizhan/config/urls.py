@@ -12,6 +12,9 @@ urlpatterns = [
     path("accounts/", include("yizhan.accounts.urls")),
     path("audit/", include("yizhan.core.urls")),
     path("inbox/", include("yizhan.core.inbox_urls")),
+    path("", include("yizhan.reports.urls")),
+    path("", include("yizhan.needs.urls")),
+    path("open311/v2/", include("yizhan.reports.open311_urls")),
     path("", include("yizhan.stations.urls")),
 ]
 if settings.DEBUG:

@@ -67,3 +67,44 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title_zh
+
+
+class DomainEvent(models.Model):
+    """A fact other apps consume later (transactional outbox): written in the same
+    transaction as the change, so it exists exactly when the change committed.
+    Consumers (e.g. the points ledger) record what they handled as ``DomainEventReceipt``."""
+
+    name = models.CharField(max_length=60, db_index=True, help_text='e.g. "reports.case_verified"')
+    aggregate_type = models.CharField(max_length=60, blank=True)
+    aggregate_id = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["aggregate_type", "aggregate_id"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "aggregate_type", "aggregate_id"], name="domain_event_once_per_aggregate",
+                condition=~models.Q(aggregate_id=""),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.aggregate_type}:{self.aggregate_id}"
+
+
+class DomainEventReceipt(models.Model):
+    """A consumer handled an event (once: the unique constraint makes it idempotent)."""
+
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="receipts")
+    consumer = models.CharField(max_length=60)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "consumer"], name="domain_event_receipt_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.consumer} <- {self.event_id}"

@@ -23,9 +23,9 @@ ADMINS = ("community_admin", "street_admin", "district_admin", "city_admin")
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     "worker": set(),
     "keeper": {"stations.view", "stations.stock"},
-    "grid_worker": {"stations.view"},
-    "handler": set(),
-    "duty_officer": {"stations.view"},
+    "grid_worker": {"stations.view", "reports.view", "reports.handle"},
+    "handler": {"reports.view", "reports.handle"},
+    "duty_officer": {"stations.view", "reports.view", "reports.dispatch"},
     "employer": set(),
     "merchant": set(),
     "teacher": set(),
@@ -39,9 +39,16 @@ for _admin in ADMINS:
         "people.view",
         "people.manage",
         "jurisdictions.view",
+        "reports.view",
+        "reports.dispatch",
+        "reports.figures",
+        "needs.view",
+        "needs.manage",
     }
-ROLE_PERMISSIONS["district_admin"] |= {"jurisdictions.manage"}
-ROLE_PERMISSIONS["city_admin"] |= {"jurisdictions.manage"}
+# District and city admins also set the case taxonomy, time limits, working calendar,
+# departments and Open311 clients.
+ROLE_PERMISSIONS["district_admin"] |= {"jurisdictions.manage", "reports.configure"}
+ROLE_PERMISSIONS["city_admin"] |= {"jurisdictions.manage", "reports.configure"}
 
 
 def _grants(user):

@@ -1,0 +1,1 @@
+"""Pages of the reports app, one module per audience; each module has ``urlpatterns``."""

@@ -1,0 +1,3 @@
+"""Reports pages (figures)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Reports pages (public)."""
+
+urlpatterns: list = []

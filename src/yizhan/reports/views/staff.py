@@ -1,0 +1,3 @@
+"""Reports pages (staff)."""
+
+urlpatterns: list = []

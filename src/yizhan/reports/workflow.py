@@ -1,0 +1,105 @@
+"""The one transition table of the case workflow.
+
+``TRANSITIONS[(state, action)] = (to_state, allowed actor kinds)``. A pair that is
+not in the table is not allowed. ``to_state`` may equal ``state`` (progress notes,
+extension requests, follow-up calls, escalations). Services look the pair up with
+``transition_for`` and the actor's kinds with ``actor_kinds``; nothing else decides
+what may happen to a case, and only the services assign ``Case.state``.
+
+Actor kinds (``choices.Actor``):
+* reporter   — the user who reported the case;
+* dispatcher — staff holding ``reports.dispatch`` on the case's jurisdiction (the
+               community / street / district centre: accepts, dispatches, verifies on
+               site, closes, follows up);
+* handler    — the case's assignee, or a member of its department who holds
+               ``reports.handle`` on the case's jurisdiction;
+* system     — the scheduler (time limits).
+"""
+
+from __future__ import annotations
+
+from yizhan.reports.choices import Actor, CaseAction, CaseState
+
+S, A = CaseState, CaseAction
+R, D, H, SYS = Actor.REPORTER, Actor.DISPATCHER, Actor.HANDLER, Actor.SYSTEM
+
+# Every state where the case is still being worked on can be escalated by the clock.
+_CLOCKED = (S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS, S.RETURNED, S.HANDLED, S.VERIFIED)
+
+TRANSITIONS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
+    # the centre files the report (立案) or turns it down, or folds it into another
+    (S.SUBMITTED, A.ACCEPT): (S.ACCEPTED, frozenset({D})),
+    (S.SUBMITTED, A.REJECT): (S.REJECTED, frozenset({D})),
+    (S.SUBMITTED, A.MERGE): (S.MERGED, frozenset({D})),
+    (S.ACCEPTED, A.DISPATCH): (S.DISPATCHED, frozenset({D})),
+    (S.ACCEPTED, A.MERGE): (S.MERGED, frozenset({D})),
+    (S.ACCEPTED, A.PARK): (S.PARKED, frozenset({D})),
+    # the department / grid worker signs for it, or sends it back as not theirs (退单)
+    (S.DISPATCHED, A.START): (S.IN_PROGRESS, frozenset({H})),
+    (S.DISPATCHED, A.RETURN): (S.RETURNED, frozenset({H})),
+    (S.DISPATCHED, A.TRANSFER): (S.DISPATCHED, frozenset({D})),
+    (S.DISPATCHED, A.REQUEST_EXTENSION): (S.DISPATCHED, frozenset({H})),
+    (S.DISPATCHED, A.DECIDE_EXTENSION): (S.DISPATCHED, frozenset({D})),
+    (S.DISPATCHED, A.PARK): (S.PARKED, frozenset({D})),
+    (S.IN_PROGRESS, A.PROGRESS): (S.IN_PROGRESS, frozenset({H})),
+    (S.IN_PROGRESS, A.HANDLE): (S.HANDLED, frozenset({H})),
+    (S.IN_PROGRESS, A.RETURN): (S.RETURNED, frozenset({H})),
+    (S.IN_PROGRESS, A.TRANSFER): (S.DISPATCHED, frozenset({D})),
+    (S.IN_PROGRESS, A.REQUEST_EXTENSION): (S.IN_PROGRESS, frozenset({H})),
+    (S.IN_PROGRESS, A.DECIDE_EXTENSION): (S.IN_PROGRESS, frozenset({D})),
+    (S.IN_PROGRESS, A.PARK): (S.PARKED, frozenset({D})),
+    # returned to the centre: re-dispatch elsewhere, turn down, or park
+    (S.RETURNED, A.DISPATCH): (S.DISPATCHED, frozenset({D})),
+    (S.RETURNED, A.REJECT): (S.REJECTED, frozenset({D})),
+    (S.RETURNED, A.PARK): (S.PARKED, frozenset({D})),
+    # handled: the community verifies on site or the reporter confirms; or it is not fixed
+    (S.HANDLED, A.VERIFY): (S.VERIFIED, frozenset({D})),
+    (S.HANDLED, A.CONFIRM): (S.VERIFIED, frozenset({R})),
+    (S.HANDLED, A.VERIFY_FAIL): (S.IN_PROGRESS, frozenset({D})),
+    (S.HANDLED, A.REOPEN): (S.IN_PROGRESS, frozenset({R})),
+    (S.VERIFIED, A.CLOSE): (S.CLOSED, frozenset({D})),
+    # closed: the reporter rates it, the centre calls back (回访), or the reporter reopens
+    (S.CLOSED, A.EVALUATE): (S.EVALUATED, frozenset({R})),
+    (S.CLOSED, A.FOLLOW_UP): (S.CLOSED, frozenset({D})),
+    (S.CLOSED, A.REOPEN): (S.DISPATCHED, frozenset({R})),
+    (S.EVALUATED, A.FOLLOW_UP): (S.EVALUATED, frozenset({D})),
+    (S.EVALUATED, A.REOPEN): (S.DISPATCHED, frozenset({R})),
+    # parked (挂账): kept on the books with a written reason until it can be solved
+    (S.PARKED, A.UNPARK): (S.ACCEPTED, frozenset({D})),
+}
+for _state in _CLOCKED:
+    TRANSITIONS[(_state, A.ESCALATE)] = (_state, frozenset({SYS}))
+# "Me too" while the case is open (not a state change).
+for _state in (S.SUBMITTED, S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS, S.RETURNED, S.HANDLED, S.VERIFIED):
+    TRANSITIONS[(_state, A.SUPPORT)] = (_state, frozenset({R, D, H}))  # anyone logged in; see services
+
+# States whose clock runs and which stage limit applies (Category.<stage>_minutes).
+STAGE_LIMIT: dict[str, str | None] = {
+    S.SUBMITTED: "accept_minutes",
+    S.ACCEPTED: "dispatch_minutes",
+    S.RETURNED: "dispatch_minutes",
+    S.DISPATCHED: "handle_minutes",
+    S.IN_PROGRESS: "handle_minutes",  # the handle clock runs from dispatch to handled
+    S.HANDLED: "verify_minutes",
+    S.VERIFIED: "close_minutes",
+    S.CLOSED: None,
+    S.EVALUATED: None,
+    S.PARKED: None,
+    S.REJECTED: None,
+    S.MERGED: None,
+}
+
+# Actions whose note is required (a written reason).
+REASON_REQUIRED = {A.REJECT, A.RETURN, A.PARK, A.REQUEST_EXTENSION, A.VERIFY_FAIL, A.REOPEN, A.TRANSFER}
+# Actions that need a photo.
+PHOTO_REQUIRED = {A.HANDLE}
+# How long after closing the reporter may still reopen.
+REOPEN_DAYS = 7
+
+
+def transition_for(state: str, action: str) -> tuple[str, frozenset[str]] | None:
+    return TRANSITIONS.get((state, action))
+
+
+def actions_from(state: str) -> list[str]:
+    return [a for (s, a) in TRANSITIONS if s == state]
