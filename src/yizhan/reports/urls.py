@@ -1,7 +1,7 @@
 """Every page of the reports app: the public and reporter pages (/reports/), the grid
-worker's inbox (/work/), the dispatch console and its figures (/dispatch/)."""
+worker's inbox (/work/), the dispatch console, its figures and settings (/dispatch/)."""
 
-from yizhan.reports.views import figures, public, staff
+from yizhan.reports.views import figures, public, setup, staff
 
 app_name = "reports"
-urlpatterns = public.urlpatterns + staff.urlpatterns + figures.urlpatterns
+urlpatterns = public.urlpatterns + staff.urlpatterns + figures.urlpatterns + setup.urlpatterns

@@ -1,0 +1,3 @@
+"""selectors/cases of the reports app (see the package docstring)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""selectors/setup of the reports app (see the package docstring)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""services/cases of the reports app (see the package docstring)."""
+
+__all__: list[str] = []

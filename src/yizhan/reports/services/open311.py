@@ -1,0 +1,3 @@
+"""services/open311 of the reports app (see the package docstring)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""services/setup of the reports app (see the package docstring)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Reports pages (setup: categories, calendar, departments, duty, templates)."""
+
+urlpatterns: list = []
