@@ -21,6 +21,11 @@ def yizhan(request):
             "keeper": permissions.has_role(user, "keeper"),
             "manage": permissions.has_perm_anywhere(user, "stations.manage"),
             "audit": permissions.has_perm_anywhere(user, "audit.view"),
+            "work": permissions.has_perm_anywhere(user, "reports.handle"),
+            "dispatch": permissions.has_perm_anywhere(user, "reports.dispatch"),
+            "figures": permissions.has_perm_anywhere(user, "reports.figures"),
+            "configure": permissions.has_perm_anywhere(user, "reports.configure"),
+            "needs": permissions.has_perm_anywhere(user, "needs.manage"),
             "staff": user.is_staff,
         }
 
