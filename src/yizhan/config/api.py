@@ -76,11 +76,13 @@ def _mount():
     from yizhan.accounts.api import router as accounts_router
     from yizhan.core.api import router as core_router
     from yizhan.jurisdictions.api import router as jurisdictions_router
+    from yizhan.reports.api import router as reports_router
     from yizhan.stations.api import router as stations_router
 
     api.add_router("/accounts", accounts_router)
     api.add_router("/jurisdictions", jurisdictions_router)
     api.add_router("/stations", stations_router)
+    api.add_router("/reports", reports_router)
     api.add_router("/core", core_router)
 
 
