@@ -6,6 +6,7 @@ DEBUG             "1" for development (default on unless YIZHAN_ENV=production)
 ALLOWED_HOSTS     comma separated
 YIZHAN_SMS_BACKEND  dotted path of the SMS backend (default console)
 YIZHAN_QR_SECRET  key for signing station QR codes (defaults to SECRET_KEY)
+YIZHAN_NOTIFY_*, YIZHAN_WECHAT_*, YIZHAN_WEBHOOK_*  outbound notifications (core/outbox.py)
 """
 
 import os
@@ -177,3 +178,28 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 YIZHAN_NEARBY_REFRESH_SECONDS = float(os.environ.get("YIZHAN_NEARBY_REFRESH_SECONDS", "2"))
+
+# Outbound notifications (core/outbox.py): which channels get a copy of each inbox message.
+# sms, wechat, webhook, console, file — development prints them (console) unless told otherwise.
+YIZHAN_NOTIFY_CHANNELS = [
+    c.strip() for c in os.environ.get(
+        "YIZHAN_NOTIFY_CHANNELS", "sms,wechat,webhook" if PRODUCTION else "console").split(",") if c.strip()
+]
+YIZHAN_NOTIFY_SMS_KINDS = [k.strip() for k in os.environ.get(
+    "YIZHAN_NOTIFY_SMS_KINDS", "case_dispatched,case_overdue,case_escalated,case_handled").split(",") if k.strip()]
+# SMS kinds a user cannot switch off on /inbox/settings/ (the others they can).
+YIZHAN_NOTIFY_URGENT_KINDS = [k.strip() for k in os.environ.get(
+    "YIZHAN_NOTIFY_URGENT_KINDS", "case_dispatched,case_overdue,case_escalated").split(",") if k.strip()]
+YIZHAN_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("YIZHAN_NOTIFY_MAX_ATTEMPTS", "6"))
+YIZHAN_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("YIZHAN_NOTIFY_BACKOFF_SECONDS", "30"))
+YIZHAN_NOTIFY_BACKOFF_MAX_SECONDS = float(os.environ.get("YIZHAN_NOTIFY_BACKOFF_MAX_SECONDS", "3600"))
+YIZHAN_NOTIFY_LEASE_SECONDS = 300
+YIZHAN_NOTIFY_FILE = os.environ.get("YIZHAN_NOTIFY_FILE", str(VAR_DIR / "notifications.log"))
+YIZHAN_PUBLIC_URL = os.environ.get("YIZHAN_PUBLIC_URL", "")  # makes links in SMS/WeChat/webhooks absolute
+YIZHAN_WECHAT_BACKEND = os.environ.get("YIZHAN_WECHAT_BACKEND", "yizhan.core.outbox.ConsoleWechatBackend")
+YIZHAN_WECHAT_APPID = os.environ.get("YIZHAN_WECHAT_APPID", "")
+YIZHAN_WECHAT_APPSECRET = os.environ.get("YIZHAN_WECHAT_APPSECRET", "")
+YIZHAN_WECHAT_TEMPLATES = os.environ.get("YIZHAN_WECHAT_TEMPLATES", "{}")  # JSON {kind: template_id, "*": id}
+YIZHAN_WECHAT_API_BASE = os.environ.get("YIZHAN_WECHAT_API_BASE", "https://api.weixin.qq.com")
+YIZHAN_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("YIZHAN_WEBHOOK_TIMEOUT_SECONDS", "5"))
+YIZHAN_WEBHOOK_ALLOW_HTTP = env_bool("YIZHAN_WEBHOOK_ALLOW_HTTP", not PRODUCTION)  # else https only

@@ -22,7 +22,7 @@ from django.contrib import admin
 from yizhan.core import permissions
 from yizhan.core.errors import AppError
 from yizhan.core.forms import add_app_error
-from yizhan.core.models import AuditLog, Notification
+from yizhan.core.models import AuditLog, Notification, OutboundMessage, WebhookSubscription
 
 
 def _is_super(user) -> bool:
@@ -171,6 +171,68 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     list_display = ("created_at", "user", "kind", "title_zh", "read_at")
     list_filter = ("kind",)
+
+    def has_module_permission(self, request):
+        return _is_super(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_super(request.user)
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        return qs if _is_super(request.user) else qs.none()
+
+
+# ---- outbound notifications ------------------------------------------------------------
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ScopedAdmin):
+    """A jurisdiction's webhooks, managed by its admins (``people.manage``) through
+    ``core.services.webhook_subscription_save`` / ``_delete``."""
+
+    view_perm = "people.manage"
+    manage_perm = "people.manage"
+    list_display = ("name", "jurisdiction", "url", "kinds", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "url")
+    fields = ("jurisdiction", "name", "url", "kinds", "secret", "is_active")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "jurisdiction" and not _is_super(request.user):
+            from yizhan.jurisdictions.models import Jurisdiction
+
+            kwargs["queryset"] = permissions.restrict(
+                Jurisdiction.objects.all(), request.user, self.manage_perm, path_field="path")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "secret" in form.base_fields:
+            form.base_fields["secret"].required = False
+            form.base_fields["secret"].help_text = "留空则自动生成 (blank: a random secret is generated)"
+        return form
+
+    def service_save(self, request, obj, data, change):
+        from yizhan.core.services import webhook_subscription_save
+
+        return webhook_subscription_save(actor=request.user, subscription=obj if change else None,
+                                         jurisdiction=data.get("jurisdiction"), data=data)
+
+    def service_delete(self, request, obj):
+        from yizhan.core.services import webhook_subscription_delete
+
+        webhook_subscription_delete(actor=request.user, subscription=obj)
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(ReadOnlyAdmin):
+    """Superusers only (support): what went out, what failed and why."""
+
+    list_display = ("created_at", "channel", "kind", "user", "subscription", "state", "attempts",
+                    "next_attempt_at", "last_error")
+    list_filter = ("state", "channel", "kind")
+    exclude = ("payload",)
 
     def has_module_permission(self, request):
         return _is_super(request.user)

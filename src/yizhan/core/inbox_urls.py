@@ -7,4 +7,5 @@ from yizhan.core import views
 app_name = "inbox"
 urlpatterns = [
     path("", views.inbox_view, name="list"),
+    path("settings/", views.notification_settings_view, name="settings"),
 ]

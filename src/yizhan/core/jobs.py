@@ -14,3 +14,21 @@ def prune_one_time_codes() -> int:
 
     deleted, _ = OneTimeCode.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
     return deleted
+
+
+@every(15)
+def outbox_deliver_due_job() -> dict:
+    """Sweep the outbox: retries whose backoff has passed, rows whose task was lost or
+    whose deliverer died (lease expired). Small batches claimed for ~10 s at most, so the
+    other jobs are not held up; safe beside running workers."""
+    from yizhan.core.outbox import outbound_deliver_due
+
+    return outbound_deliver_due(limit=100, budget_seconds=10)
+
+
+@every(24 * 3600)
+def outbox_prune() -> int:
+    """Sent and skipped outbound copies are kept 30 days (dead ones stay for a look)."""
+    from yizhan.core.outbox import outbound_prune
+
+    return outbound_prune(days=30)

@@ -71,3 +71,28 @@ def notifications_unread_count(*, user) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_channels_for(*, user) -> dict:
+    """What the settings page shows the user about their outbound channels."""
+    from django.conf import settings
+
+    from yizhan.core import outbox
+    from yizhan.core.models import ChannelBinding, NotificationPreference, OutboundChannel
+    from yizhan.core.pii import mask_phone
+
+    pref = NotificationPreference.objects.filter(user=user).first()
+    enabled = outbox.enabled_channels()
+    sms = outbox.sms_kinds()
+    urgent = outbox.urgent_kinds() & sms
+    return {
+        "phone_masked": mask_phone(getattr(user, "phone", None)),
+        "wechat_bound": ChannelBinding.objects.filter(user=user, channel=OutboundChannel.WECHAT).exists(),
+        "sms_non_urgent": True if pref is None else pref.sms_non_urgent,
+        "sms_urgent_kinds": sorted(urgent),
+        "sms_other_kinds": sorted(sms - urgent),
+        "enabled": sorted(enabled),
+        "sms_on": OutboundChannel.SMS in enabled,
+        "wechat_on": OutboundChannel.WECHAT in enabled,
+        "public_url": getattr(settings, "YIZHAN_PUBLIC_URL", ""),
+    }

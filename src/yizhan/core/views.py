@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
@@ -33,6 +34,31 @@ def inbox_view(request):
         "items": [notification_dict(n, request.LANGUAGE_CODE) for n in page],
         "unread": selectors.notifications_unread_count(user=request.user),
         "query": "",
+    })
+
+
+@login_required_page
+@require_http_methods(["GET", "POST"])
+def notification_settings_view(request):
+    """The user's outbound channels: masked phone, WeChat bound or not, SMS for
+    non-urgent kinds on/off, unbind WeChat."""
+    from yizhan.core.notifications import kind_label
+
+    if request.method == "POST":
+        if request.POST.get("action") == "unbind_wechat":
+            services.channel_binding_remove(actor=request.user, channel="wechat")
+            done = "unbound"
+        else:
+            services.notification_preference_set(
+                actor=request.user, sms_non_urgent=request.POST.get("sms_non_urgent") == "1")
+            done = "saved"
+        return redirect(reverse("inbox:settings") + f"?done={done}")
+    info = selectors.notification_channels_for(user=request.user)
+    return render(request, "core/notification_settings.html", {
+        "info": info,
+        "urgent_labels": [kind_label(k) for k in info["sms_urgent_kinds"]],
+        "other_labels": [kind_label(k) for k in info["sms_other_kinds"]],
+        "done": request.GET.get("done", ""),
     })
 
 
