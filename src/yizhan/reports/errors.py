@@ -1,0 +1,200 @@
+"""Error codes of the reports app.
+
+Each is an ``AppError`` subclass with a stable ``code``, a zh+en message and the
+field it belongs to, so the API renders ``{"code", "message": {"zh", "en"}, "field"}``
+and pages put the message beside the field.
+
+Owner: the domain helper. Others may ADD classes at the end of the file, in a section
+of their own; never edit someone else's.
+"""
+
+from __future__ import annotations
+
+from yizhan.core.errors import (
+    Conflict,
+    InvalidTransition,
+    Message,
+    NotFound,
+    ValidationError,
+)
+
+
+class _DefaultField:
+    """Mixin: the field an error belongs to unless the raiser says otherwise."""
+
+    default_field: str | None = None
+
+    def __init__(self, message=None, *, field=None, **kwargs):
+        super().__init__(message, field=field or self.default_field, **kwargs)
+
+
+# ---- submitting --------------------------------------------------------------------
+
+
+class UnknownCategory(_DefaultField, ValidationError):
+    code = "unknown_category"
+    default_field = "category"
+    message = Message("请选择有效的问题类别", "Please choose a valid category")
+
+
+class CategoryNotFound(_DefaultField, NotFound):
+    code = "unknown_category"
+    default_field = "category"
+    message = Message("未找到该问题类别", "No such category")
+
+
+class LocationOutside(_DefaultField, ValidationError):
+    code = "location_outside"
+    default_field = "lat"
+    message = Message("该位置不在我们服务的辖区内", "This location is outside every area we serve")
+
+
+class TextTooLong(_DefaultField, ValidationError):
+    code = "text_too_long"
+    default_field = "description"
+    message = Message("内容过长（最多 {limit} 字）", "Too long (at most {limit} characters)")
+
+
+class MissingField(ValidationError):
+    code = "missing_field"
+    message = Message("请填写“{label}”", "Please fill in “{label_en}”")
+
+
+class InvalidField(ValidationError):
+    code = "invalid_field"
+    message = Message("填写有误", "Invalid value")
+
+
+class TooManyPhotos(_DefaultField, ValidationError):
+    code = "too_many_photos"
+    default_field = "photos"
+    message = Message("最多上传 {limit} 张照片", "At most {limit} photos")
+
+
+class InvalidIdempotencyKey(_DefaultField, ValidationError):
+    code = "invalid_idempotency_key"
+    default_field = "idempotency_key"
+    message = Message("幂等键最长 64 个字符", "The idempotency key is at most 64 characters")
+
+
+class IdempotencyKeyReused(_DefaultField, Conflict):
+    code = "idempotency_key_reused"
+    default_field = "idempotency_key"
+    message = Message(
+        "该幂等键已用于内容不同的另一次上报", "This idempotency key was already used for a different report"
+    )
+
+
+class InvalidContact(ValidationError):
+    code = "invalid_contact"
+    message = Message("联系方式填写有误", "Invalid contact details")
+
+
+# ---- cases and the workflow --------------------------------------------------------
+
+
+class CaseNotFound(NotFound):
+    code = "case_not_found"
+    message = Message("未找到该案件", "Case not found")
+
+
+class CaseFinished(InvalidTransition):
+    """Same code as any other move the table does not allow."""
+
+    message = Message("案件已办结，不能再修改", "This case is finished and cannot be changed")
+
+
+class UnknownAction(_DefaultField, ValidationError):
+    code = "unknown_action"
+    default_field = "action"
+    message = Message("未知的操作", "Unknown action")
+
+
+class ReasonRequired(_DefaultField, ValidationError):
+    code = "reason_required"
+    default_field = "note"
+    message = Message("请填写原因", "Please give a reason")
+
+
+class PhotoRequired(_DefaultField, ValidationError):
+    code = "photo_required"
+    default_field = "photos"
+    message = Message("请上传处置后的照片", "Please add a photo taken after the work")
+
+
+class InvalidRating(_DefaultField, ValidationError):
+    code = "invalid_rating"
+    default_field = "rating"
+    message = Message("评分须为 1 到 5 的整数", "The rating must be a whole number from 1 to 5")
+
+
+class UnknownDepartment(_DefaultField, ValidationError):
+    code = "unknown_department"
+    default_field = "department"
+    message = Message("未找到该处置部门", "No such department")
+
+
+class NoDepartment(_DefaultField, Conflict):
+    code = "no_department"
+    default_field = "department"
+    message = Message(
+        "该位置没有负责此类问题的部门，请手动选择部门", "No department handles this category here; choose one"
+    )
+
+
+class InvalidAssignee(_DefaultField, ValidationError):
+    code = "invalid_assignee"
+    default_field = "assignee"
+    message = Message(
+        "处置人须为该网格的网格员或该部门的成员", "The assignee must be a grid worker of the grid or a department member"
+    )
+
+
+class InvalidMinutes(_DefaultField, ValidationError):
+    code = "invalid_minutes"
+    default_field = "minutes"
+    message = Message("延期时长须为 1 到 {limit} 分钟", "The extension must be 1 to {limit} minutes")
+
+
+class ExtensionPending(_DefaultField, Conflict):
+    code = "extension_pending"
+    default_field = "minutes"
+    message = Message("已有一个待审批的延期申请", "An extension request is already waiting for a decision")
+
+
+class NoPendingExtension(InvalidTransition):
+    code = "no_pending_extension"
+    message = Message("没有待审批的延期申请", "There is no extension request to decide")
+
+
+class ReopenWindowPassed(InvalidTransition):
+    code = "reopen_window_passed"
+    message = Message("结案已超过 {days} 天，不能再重新办理", "It is more than {days} days since closing; cannot reopen")
+
+
+class InvalidMerge(_DefaultField, ValidationError):
+    code = "invalid_merge"
+    default_field = "into"
+    message = Message("只能合并到同一辖区内另一个未办结的案件", "Merge only into another open case in the same area")
+
+
+class BulkEmpty(_DefaultField, ValidationError):
+    code = "bulk_empty"
+    default_field = "cases"
+    message = Message("请选择要派遣的案件（最多 {limit} 件）", "Choose the cases to dispatch (at most {limit})")
+
+
+# ---- photos ------------------------------------------------------------------------
+
+
+class PhotoNotFound(NotFound):
+    code = "photo_not_found"
+    message = Message("照片不存在", "No such photo")
+
+
+class InvalidRedaction(_DefaultField, ValidationError):
+    code = "invalid_redaction"
+    default_field = "redactions"
+    message = Message(
+        "打码区域须为 [x, y, 宽, 高]，取值 0 到 1", "Each redaction is [x, y, width, height] with values from 0 to 1"
+    )

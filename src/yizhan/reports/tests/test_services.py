@@ -1,0 +1,338 @@
+"""Case services: submitting (validation, idempotency, "me too", photos, numbers), the
+main path of the workflow, notifications, audit, the domain event, merge, bulk
+dispatch, photo approval and the selectors built on them."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from yizhan.core.errors import (
+    InvalidTransition,
+    NotAuthenticated,
+    OutOfJurisdiction,
+    PermissionDenied,
+)
+from yizhan.core.models import AuditLog, DomainEvent, Notification
+from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
+from yizhan.reports import selectors as sel
+from yizhan.reports import services as svc
+from yizhan.reports.models import Case, CaseEvent, CasePhoto, CaseSupporter
+from yizhan.reports.routing import routing_index_invalidate
+from yizhan.reports.tests.factories import (
+    make_case_in,
+    make_category,
+    make_department,
+    make_grid_worker,
+    make_handler,
+    photo_upload,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    routing_index_invalidate()
+    yield
+    routing_index_invalidate()
+
+
+@pytest.fixture
+def tree():
+    return make_jurisdiction_tree()
+
+
+@pytest.fixture
+def cat(db):
+    return make_category("manhole", name="井盖缺失", extra_fields=[
+        {"name": "size", "label": "尺寸", "label_en": "Size", "required": True},
+        {"name": "note", "label": "备注", "label_en": "Note"},
+    ])
+
+
+@pytest.fixture
+def dispatcher(tree):
+    return make_staff("community_admin", tree.community)
+
+
+@pytest.fixture
+def dept(tree):
+    return make_department(jurisdiction=tree.district, code="urban")
+
+
+@pytest.fixture
+def reporter():
+    return make_worker(display_name="张三")
+
+
+def submit(tree, reporter, cat, **over):
+    lat, lng = tree.point(tree.grid)
+    args = {"actor": reporter, "category": cat.code, "lat": lat, "lng": lng, "description": "井盖不见了",
+            "details": {"size": "60cm"}}
+    args.update(over)
+    return svc.case_submit(**args)
+
+
+def code_of(excinfo):
+    return excinfo.value.code, excinfo.value.field
+
+
+# ---- submitting ------------------------------------------------------------------------
+
+
+def test_submit_creates_a_routed_case_with_clock_event_audit_and_tells_dispatchers(tree, cat, dispatcher, reporter):
+    street_admin = make_staff("street_admin", tree.street)  # not the nearest level: not told
+    res = submit(tree, reporter, cat, photos=[photo_upload()], address="石阳路 1 号")
+    case = res.case
+    assert res.created and not res.supported
+    assert case.state == "submitted" and case.jurisdiction == tree.grid
+    assert case.number[8] == "-" and len(case.number) == 15 and len(case.token) == 32
+    assert case.details == {"size": "60cm"} and case.cell and case.urgency == "normal"
+    assert case.stage_started_at == case.submitted_at and case.stage_due_at > case.submitted_at
+    ev = CaseEvent.objects.get(case=case)
+    assert ev.action == "submit" and ev.to_state == "submitted" and ev.actor == reporter
+    photo = CasePhoto.objects.get(case=case)
+    assert photo.event == ev and photo.stage == "report" and photo.width == 64 and not photo.approved_at
+    assert AuditLog.objects.filter(object_type="reports.case", object_id=str(case.pk), action="create").exists()
+    assert Notification.objects.filter(user=dispatcher, kind="case_new").count() == 1
+    assert not Notification.objects.filter(user=street_admin).exists()
+
+
+@pytest.mark.parametrize("over, code, field", [
+    ({"category": "nope"}, "unknown_category", "category"),
+    ({"lat": 95}, "invalid_coordinates", "lat"),
+    ({"lat": 10.0, "lng": 10.0}, "location_outside", "lat"),
+    ({"description": "x" * 4001}, "text_too_long", "description"),
+    ({"details": {}}, "missing_field", "details.size"),
+    ({"details": {"size": " "}}, "missing_field", "details.size"),
+    ({"idempotency_key": "k" * 65}, "invalid_idempotency_key", "idempotency_key"),
+    ({"contact": {"phone": "123"}}, "invalid_contact", "contact.phone"),
+])
+def test_submit_bad_input_changes_nothing(tree, cat, reporter, over, code, field):
+    from yizhan.core.errors import AppError
+
+    with pytest.raises(AppError) as exc:
+        submit(tree, reporter, cat, **over)
+    assert code_of(exc) == (code, field)
+    assert not Case.objects.exists() and not Notification.objects.exists()
+
+
+def test_submit_inactive_category_and_anonymous(tree, cat, reporter):
+    from yizhan.core.errors import AppError
+
+    cat.active = False
+    cat.save()
+    with pytest.raises(AppError) as exc:
+        submit(tree, reporter, cat)
+    assert exc.value.code == "unknown_category"
+    with pytest.raises(NotAuthenticated):
+        submit(tree, None, cat)
+
+
+def test_description_of_exactly_4000_is_fine(tree, cat, reporter):
+    assert submit(tree, reporter, cat, description="好" * 4000).case.description == "好" * 4000
+
+
+# ---- photos ------------------------------------------------------------------------------
+
+
+def _gif():
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, "GIF")
+    return SimpleUploadedFile("looks.jpg", buf.getvalue(), content_type="image/jpeg")
+
+
+@pytest.mark.parametrize("photos, code", [
+    (lambda: [photo_upload() for _ in range(4)], "too_many_photos"),
+    (lambda: [_gif()], "photo_type"),
+    (lambda: [SimpleUploadedFile("a.jpg", b"\xff\xd8\xff\xe0garbage", content_type="image/jpeg")], "photo_corrupt"),
+    (lambda: [SimpleUploadedFile("big.jpg", b"\xff" * (10 * 1024 * 1024 + 1), content_type="image/jpeg")],
+     "photo_too_large"),
+])
+def test_photo_limits(tree, cat, reporter, photos, code):
+    from yizhan.core.errors import AppError
+
+    with pytest.raises(AppError) as exc:
+        submit(tree, reporter, cat, photos=photos())
+    assert exc.value.code == code and exc.value.field == "photos"
+    assert not Case.objects.exists() and not CasePhoto.objects.exists()
+
+
+def test_three_photos_are_fine_and_png_kept(tree, cat, reporter):
+    case = submit(tree, reporter, cat, photos=[photo_upload(), photo_upload(fmt="PNG", name="x.png"),
+                                                photo_upload(color=(1, 2, 3))]).case
+    assert case.photos.count() == 3
+    assert sorted(p.image.name.rsplit(".", 1)[1] for p in case.photos.all()) == ["jpg", "jpg", "png"]
+
+
+# ---- idempotency -------------------------------------------------------------------------
+
+
+def test_replay_same_content_returns_the_same_case(tree, cat, reporter):
+    first = submit(tree, reporter, cat, idempotency_key="abc-1", photos=[photo_upload()])
+    again = submit(tree, reporter, cat, idempotency_key="abc-1", photos=[photo_upload()])
+    assert first.created and not again.created and again.case.pk == first.case.pk
+    assert Case.objects.count() == 1 and CasePhoto.objects.count() == 1
+
+
+def test_replay_with_different_content_conflicts(tree, cat, reporter):
+    from yizhan.core.errors import AppError
+
+    submit(tree, reporter, cat, idempotency_key="abc-2")
+    with pytest.raises(AppError) as exc:
+        submit(tree, reporter, cat, idempotency_key="abc-2", description="另一件事")
+    assert exc.value.code == "idempotency_key_reused" and exc.value.status == 409
+    # another reporter may use the same key
+    assert submit(tree, make_worker(), cat, idempotency_key="abc-2").created
+    assert Case.objects.count() == 2
+
+
+def test_case_numbers_are_sequential_per_day(tree, cat, reporter):
+    a = submit(tree, reporter, cat).case
+    b = submit(tree, reporter, cat).case
+    assert a.number[:9] == b.number[:9] and int(b.number[9:]) == int(a.number[9:]) + 1
+
+
+# ---- "me too" and duplicates -------------------------------------------------------------
+
+
+def test_duplicates_within_50_m_and_support(tree, cat, reporter):
+    lat, lng = tree.point(tree.grid)
+    case = submit(tree, reporter, cat).case
+    near = sel.case_duplicates(category=cat.code, lat=lat + 0.0003, lng=lng)  # ~33 m north
+    assert [c.pk for c in near] == [case.pk] and 30 < near[0].distance_m < 36
+    assert sel.case_duplicates(category=cat.code, lat=lat + 0.0006, lng=lng) == []  # ~67 m
+    assert sel.case_duplicates(category="other", lat=lat, lng=lng) == []
+    other = make_worker()
+    res = submit(tree, other, cat, support=case.number)
+    assert res.supported and not res.created and res.case.pk == case.pk
+    submit(tree, other, cat, support=case.number)  # idempotent
+    svc.case_support(actor=reporter, case=case)  # own case: nothing
+    case.refresh_from_db()
+    assert case.supporter_count == 1 and CaseSupporter.objects.filter(case=case).count() == 1
+    assert Case.objects.count() == 1
+
+
+def test_duplicates_skip_closed_cases(tree, cat):
+    case = make_case_in("closed", category=cat, jurisdiction=tree.grid, details={"size": "1"})
+    assert sel.case_duplicates(category=cat.code, lat=case.lat, lng=case.lng) == []
+    with pytest.raises(InvalidTransition):
+        svc.case_support(actor=make_worker(), case=case)
+
+
+# ---- main path ---------------------------------------------------------------------------
+
+
+def test_main_path_with_milestones_timeline_notifications_and_event(tree, cat, dispatcher, dept, reporter):
+    worker = make_grid_worker(tree.grid)
+    case = submit(tree, reporter, cat).case
+    svc.case_accept(actor=dispatcher, case=case, note="立案")
+    assert case.state == "accepted" and case.accepted_at
+    svc.case_dispatch(actor=dispatcher, case=case)
+    assert case.state == "dispatched" and case.department == dept and case.assignee == worker
+    assert case.dispatched_at and case.stage_due_at > case.dispatched_at
+    due = case.stage_due_at
+    svc.case_start(actor=worker, case=case)
+    assert case.state == "in_progress" and case.stage_due_at == due  # the handle clock keeps running
+    svc.case_progress(actor=worker, case=case, note="已联系养护单位")
+    with pytest.raises(Exception) as exc:
+        svc.case_handle(actor=worker, case=case, note="好了")
+    assert exc.value.code == "photo_required"
+    svc.case_handle(actor=worker, case=case, note="已更换井盖", photos=[photo_upload()])
+    assert case.state == "handled" and case.handled_at
+    assert case.photos.get(stage="after").uploaded_by == worker
+    svc.case_confirm(actor=reporter, case=case)
+    assert case.state == "verified" and case.verified_at
+    svc.case_close(actor=dispatcher, case=case)
+    assert case.state == "closed" and case.closed_at and case.stage_due_at is None
+    svc.case_evaluate(actor=reporter, case=case, rating=4, note="很快")
+    assert case.state == "evaluated" and case.rating == 4 and case.rating_comment == "很快"
+    actions = list(case.events.values_list("action", flat=True))
+    assert actions == ["submit", "accept", "dispatch", "start", "progress", "handle", "confirm", "close", "evaluate"]
+    kinds = set(Notification.objects.filter(user=reporter).values_list("kind", flat=True))
+    assert kinds == {"case_accepted", "case_handled", "case_closed"}
+    assert Notification.objects.filter(user=worker, kind="case_dispatched").count() == 1
+    ev = DomainEvent.objects.get(name="reports.case_verified")
+    assert ev.payload["number"] == case.number and ev.payload["reporter_id"] == reporter.pk
+    assert ev.payload["category"] == "manhole" and ev.aggregate_id == str(case.pk)
+    assert AuditLog.objects.filter(object_type="reports.case", object_id=str(case.pk), action="update").count() == 8
+
+
+def test_verify_by_community_and_event_once_after_reopen(tree, cat, dept):
+    case = make_case_in("handled", category=cat, jurisdiction=tree.grid, details={"size": "1"})
+    admin = make_staff("community_admin", tree.community)
+    svc.case_verify(actor=admin, case=case, note="现场查看已修复", photos=[photo_upload()])
+    svc.case_close(actor=admin, case=case)
+    svc.case_reopen(actor=case.reporter, case=case, note="又坏了")
+    assert case.state == "dispatched" and case.reopen_count == 1
+    handler = case.assignee or make_handler(case.department)
+    svc.case_start(actor=handler, case=case)
+    svc.case_handle(actor=handler, case=case, photos=[photo_upload()])
+    svc.case_verify(actor=admin, case=case)
+    assert DomainEvent.objects.filter(name="reports.case_verified").count() == 1
+
+
+def test_wrong_people_are_refused_and_nothing_changes(tree, cat, dept, reporter):
+    case = submit(tree, reporter, cat).case
+    before = Case.objects.values().get(pk=case.pk)
+    with pytest.raises(NotAuthenticated):
+        svc.case_accept(actor=None, case=case)
+    with pytest.raises(OutOfJurisdiction):
+        svc.case_accept(actor=make_staff("community_admin", tree.other_community), case=case)
+    with pytest.raises(PermissionDenied):
+        svc.case_accept(actor=reporter, case=case)
+    with pytest.raises(PermissionDenied):
+        svc.case_accept(actor=make_worker(), case=case)
+    with pytest.raises(PermissionDenied):  # a grid worker there may view, not accept
+        svc.case_accept(actor=make_grid_worker(tree.grid), case=case)
+    assert Case.objects.values().get(pk=case.pk) == before
+    assert case.events.count() == 1
+
+
+def test_closed_case_cannot_be_edited(tree, cat):
+    case = make_case_in("closed", category=cat, jurisdiction=tree.grid, details={"size": "1"})
+    admin = make_staff("community_admin", tree.community)
+    for action, kwargs in [("accept", {}), ("dispatch", {}), ("park", {"note": "x"}), ("close", {}),
+                           ("handle", {"photos": [photo_upload()]})]:
+        with pytest.raises(InvalidTransition) as exc:
+            svc.case_act(actor=admin, case=case, action=action, **kwargs)
+        assert exc.value.code == "invalid_transition"
+    assert Case.objects.get(pk=case.pk).state == "closed"
+
+
+# ---- selectors ---------------------------------------------------------------------------
+
+
+def test_staff_list_and_get_are_scoped_and_the_read_is_audited(tree, cat, reporter):
+    case = submit(tree, reporter, cat, contact={"phone": "13800138000"}).case
+    admin = make_staff("community_admin", tree.community)
+    other = make_staff("community_admin", tree.other_community)
+    assert list(sel.case_staff_list(actor=admin)) == [case]
+    assert list(sel.case_staff_list(actor=other)) == []
+    assert list(sel.case_staff_list(actor=admin, filters={"state": "accepted"})) == []
+    assert list(sel.case_staff_list(actor=admin, filters={"q": case.number[-4:]})) == [case]
+    got = sel.case_staff_get(actor=admin, number=case.number)
+    assert got.reporter == reporter and got.contact_phone == "13800138000"
+    assert AuditLog.objects.filter(action="read", object_id=str(case.pk), actor=admin).count() == 1
+    with pytest.raises(OutOfJurisdiction):
+        sel.case_staff_get(actor=other, number=case.number)
+    with pytest.raises(PermissionDenied):
+        sel.case_staff_get(actor=reporter, number=case.number)
+    with pytest.raises(PermissionDenied):
+        sel.case_staff_list(actor=reporter)
+
+
+def test_public_view_hides_people_and_unapproved_photos(tree, cat, reporter):
+    case = submit(tree, reporter, cat, photos=[photo_upload()], contact={"phone": "13800138000"}).case
+    view = sel.case_public_view(case=case)
+    assert view["reporter"] == "张**" and view["photos"] == []
+    assert "13800138000" not in str(view) and reporter.username not in str(view)
+    admin = make_staff("community_admin", tree.community)
+    svc.case_photo_approve(actor=admin, photo=case.photos.get(), redactions=[[0.1, 0.1, 0.5, 0.5]])
+    view = sel.case_public_view(case=case)
+    assert len(view["photos"]) == 1 and "/cases/public/" in view["photos"][0]["url"]
+    anon = submit(tree, make_worker(display_name="李四"), cat, is_anonymous=True).case
+    assert sel.case_public_view(case=anon)["reporter"] == "匿名"
