@@ -18,6 +18,7 @@ grants ``audit.view``).
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from yizhan.core import permissions
 from yizhan.core.errors import AppError
@@ -197,6 +198,7 @@ class WebhookSubscriptionAdmin(ScopedAdmin):
     list_filter = ("is_active",)
     search_fields = ("name", "url")
     fields = ("jurisdiction", "name", "url", "kinds", "secret", "is_active")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "jurisdiction" and not _is_super(request.user):
