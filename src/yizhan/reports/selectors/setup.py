@@ -1,3 +1,146 @@
-"""selectors/setup of the reports app (see the package docstring)."""
+"""Reads of the reports set-up: departments, working calendars, the grid duty roster,
+reply templates and the categories as admins see them (inactive ones included)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from datetime import datetime
+from functools import reduce
+from operator import or_
+
+from django.db.models import Count, Q, QuerySet
+
+from yizhan.core import permissions
+from yizhan.core.errors import NotFound
+from yizhan.reports.models import Category, Department, GridDuty, ReplyTemplate, WorkCalendar
+
+__all__ = [
+    "department_list",
+    "department_get",
+    "calendar_get",
+    "calendar_jurisdictions",
+    "grid_duty_list",
+    "grid_duty_users_at",
+    "category_settings_list",
+    "reply_template_list",
+    "setup_jurisdictions",
+]
+
+CONFIGURE = "reports.configure"
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """"/SZ/SZ-GX/SZ-GX-KX/" -> ["/SZ/", "/SZ/SZ-GX/", "/SZ/SZ-GX/SZ-GX-KX/"]."""
+    codes = [c for c in path.split("/") if c]
+    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+
+
+def department_list(*, actor, perm: str = "reports.view", include_ancestors: bool = True,
+                    jurisdiction=None, active_only: bool = False) -> QuerySet:
+    """Departments the actor works with: those inside their scope for ``perm`` and,
+    with ``include_ancestors``, those of the nodes above it (a community dispatcher
+    dispatches to the district's departments). Annotated with ``member_count``."""
+    paths = permissions.scope_paths(actor, perm)
+    qs = Department.objects.select_related("jurisdiction").annotate(member_count=Count("memberships"))
+    if not paths:
+        return qs.none()
+    conds = [Q(jurisdiction__path__startswith=p) for p in paths]
+    if include_ancestors:
+        conds.append(Q(jurisdiction__path__in={a for p in paths for a in _ancestor_paths(p)}))
+    qs = qs.filter(reduce(or_, conds))
+    if jurisdiction is not None:
+        qs = qs.filter(jurisdiction=jurisdiction)
+    if active_only:
+        qs = qs.filter(active=True)
+    return qs.order_by("jurisdiction__path", "code")
+
+
+def department_get(*, actor, pk, perm: str = CONFIGURE) -> Department:
+    """One department the actor may configure (NotFound otherwise: no leak of which exist)."""
+    dept = department_list(actor=actor, perm=perm, include_ancestors=False).filter(pk=pk).first()
+    if dept is None:
+        raise NotFound(code="department_not_found")
+    return dept
+
+
+def calendar_get(*, jurisdiction) -> dict:
+    """The calendar that applies to ``jurisdiction``: ``{"jurisdiction": code, "source":
+    code of the node whose calendar it is (None: the default), "own": bool, "hours",
+    "days": [{"date", "is_workday", "intervals", "note"}]}``."""
+    from yizhan.reports.calendar import DEFAULT_HOURS
+
+    codes = [c for c in jurisdiction.path.split("/") if c]
+    cal = (WorkCalendar.objects.filter(jurisdiction__code__in=codes).select_related("jurisdiction")
+           .order_by("-jurisdiction__depth").first())
+    if cal is None:
+        return {"jurisdiction": jurisdiction.code, "source": None, "own": False, "hours": DEFAULT_HOURS, "days": []}
+    return {
+        "jurisdiction": jurisdiction.code,
+        "source": cal.jurisdiction.code,
+        "own": cal.jurisdiction_id == jurisdiction.pk,
+        "hours": cal.hours,
+        "days": [{"date": d.date.isoformat(), "is_workday": d.is_workday, "intervals": d.intervals, "note": d.note}
+                 for d in cal.days.all()],
+    }
+
+
+def setup_jurisdictions(*, actor, levels=None) -> list:
+    """Nodes the actor configures (``reports.configure``), optionally of some levels."""
+    from yizhan.jurisdictions.models import Jurisdiction
+
+    qs = permissions.restrict(Jurisdiction.objects.all(), actor, CONFIGURE, path_field="path")
+    if levels:
+        qs = qs.filter(level__in=levels)
+    return list(qs.order_by("path"))
+
+
+def calendar_jurisdictions(*, actor) -> list:
+    """Where the actor may set a working calendar: their cities and districts."""
+    return setup_jurisdictions(actor=actor, levels=("city", "district"))
+
+
+def grid_duty_list(*, actor, grid=None) -> QuerySet:
+    qs = permissions.restrict(GridDuty.objects.select_related("grid", "user"), actor, "reports.view",
+                              path_field="grid__path")
+    if grid is not None:
+        qs = qs.filter(grid=grid)
+    return qs.order_by("grid__path", "start_time", "user__username")
+
+
+def _minute(t) -> int:
+    return t.hour * 60 + t.minute
+
+
+def grid_duty_users_at(*, grid, at: datetime) -> list:
+    """Users on duty for ``grid`` at ``at`` (weekday and time of day in Asia/Shanghai;
+    a shift whose end is before its start runs past midnight into the next day)."""
+    from yizhan.stations.hours import SHANGHAI
+
+    local = at.astimezone(SHANGHAI)
+    now, weekday = local.hour * 60 + local.minute, local.weekday()
+    users = []
+    for duty in GridDuty.objects.filter(grid=grid).select_related("user").order_by("start_time", "pk"):
+        start, end = _minute(duty.start_time), _minute(duty.end_time)
+        days = set(duty.weekdays or [])
+        if start < end:
+            on = weekday in days and start <= now < end
+        else:  # overnight: the evening of a duty day, or the small hours after one
+            on = (weekday in days and now >= start) or ((weekday - 1) % 7 in days and now < end)
+        if on and duty.user.is_active:
+            users.append(duty.user)
+    return users
+
+
+def category_settings_list(*, actor) -> QuerySet:
+    """Every category, inactive ones too, for the settings page (configure anywhere)."""
+    permissions.require(actor, CONFIGURE)
+    return Category.objects.all()
+
+
+def reply_template_list(*, actor) -> QuerySet:
+    """Templates the actor may edit: of nodes in their configure scope, plus the
+    everywhere ones (listed for all, editable by city admins)."""
+    paths = permissions.scope_paths(actor, CONFIGURE)
+    if not paths:
+        return ReplyTemplate.objects.none()
+    cond = reduce(or_, (Q(jurisdiction__path__startswith=p) for p in paths)) | Q(jurisdiction__isnull=True)
+    return ReplyTemplate.objects.filter(cond).select_related("jurisdiction").order_by("action", "title")
