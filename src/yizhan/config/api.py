@@ -84,6 +84,7 @@ def _mount():
     api.add_router("/stations", stations_router)
     api.add_router("/reports", reports_router)
     api.add_router("/core", core_router)
+    api.add_router("/needs", "yizhan.needs.api.router")
 
 
 _mount()

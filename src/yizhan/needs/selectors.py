@@ -233,6 +233,8 @@ def need_list(*, actor, filters: dict | None = None) -> QuerySet:
     filters = filters or {}
     base = Need.objects.select_related("jurisdiction", "owner", "forum")
     paths = permissions.scope_paths(actor, "needs.view")
+    if not paths and not Need.objects.filter(owner=actor).exists():
+        raise PermissionDenied()
     scope = Q(owner=actor)
     for p in paths:
         scope |= Q(jurisdiction__path__startswith=p)
