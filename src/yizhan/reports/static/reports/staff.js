@@ -84,6 +84,11 @@
     var cells = $$(".redact-grid input[type=checkbox]", box);
     var n = Math.round(Math.sqrt(cells.length)) || 1;
     var rects = [], start = null, ghost = null;
+    // The rectangles of the last publication, to adjust and publish again.
+    (box.getAttribute("data-rects") || "").split(";").forEach(function (part) {
+      var q = part.split(",").map(parseFloat);
+      if (q.length === 4 && q.every(function (v) { return v >= 0 && v <= 1; })) rects.push(q);
+    });
 
     function point(e) {
       var r = box.getBoundingClientRect();
@@ -152,8 +157,7 @@
 
   function initCaseMap(root) {
     var el = $("#case-map", root);
-    if (!el || el.getAttribute("data-ready") || !window.YZMap || !el.classList) return;
-    if (el.classList.contains("leaflet-container")) return;  // map.js did it on load
+    if (!el || el.getAttribute("data-ready") || !window.YZMap || el.classList.contains("leaflet-container")) return;
     var cfg = window.YZMap.config(el.getAttribute("data-yz-map"));
     var m = window.YZMap.create(el.id, cfg);
     if (m) { m.setMarkers(cfg.markers || [], false); el.setAttribute("data-ready", "1"); }
@@ -165,9 +169,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { initInboxMap(); init(document); });
-  // htmx swapped a fragment in: wire the new controls and redraw the case's map.
-  document.addEventListener("htmx:afterSwap", function (e) {
-    init(e.detail && e.detail.target ? document : document);
+  // htmx swapped a fragment in (and settled its attributes): wire the new controls and
+  // draw the case's map again.
+  document.addEventListener("htmx:afterSettle", function () {
+    init(document);
     initCaseMap(document);
     var alert = $("#conflict") || $("#case-main .error") || $("#case-main .alert-success");
     if (alert && alert.scrollIntoView) alert.scrollIntoView({ block: "center" });
