@@ -98,6 +98,7 @@ def test_rider_reports_with_a_photo_confirms_and_rates_and_the_public_map_shows_
     assert page.locator("#photo-previews li").count() == 1
     page.get_by_label("问题描述（可选）").fill("青山路口井盖没了，晚上骑车很危险")
     assert page.locator("#desc-count").inner_text().startswith("16 /")
+    page.screenshot(path=_shot("form"), full_page=True)
     page.get_by_role("button", name="提交上报").click()
     page.wait_for_url(re.compile(r"/reports/c/\d{8}-\d{6}/$"))
     assert "已提交" in page.locator(".messages").inner_text()
@@ -180,7 +181,15 @@ def test_report_form_keeps_photos_and_text_after_a_server_error(world, browser_p
     _login_as(page, live_server, make_worker())
     page.goto(live_server.url + "/reports/new/")
     page.locator("#locate-status").get_by_text("无法获取位置").wait_for()
-    page.locator("label.cat", has_text="暴露垃圾").click()
+    for _ in range(40):  # the category grid by keyboard: Tab into the radios, an arrow key to choose
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "category":
+            break
+    else:
+        pytest.fail("the category grid cannot be reached with Tab")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.querySelector('[name=category]:checked').value") == "exposed_rubbish"
+    assert page.evaluate("getComputedStyle(document.activeElement.closest('label')).outlineStyle") != "none"
     page.set_input_files("#id_photos", files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}])
     page.get_by_label("问题描述（可选）").fill("路边一堆垃圾")
     page.locator("details.coords summary").click()
@@ -193,6 +202,7 @@ def test_report_form_keeps_photos_and_text_after_a_server_error(world, browser_p
     assert page.evaluate("document.getElementById('id_photos').files.length") == 1
     assert page.locator("#photo-previews li").count() == 1
     assert Case.objects.count() == 0
+    page.screenshot(path=_shot("error-kept"), full_page=True)
     # the place picker puts the pin in the community; the same form then goes through
     page.select_option("#id_place", tree.community.code)
     page.get_by_role("button", name="提交上报").click()

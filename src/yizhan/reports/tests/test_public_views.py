@@ -457,3 +457,27 @@ def test_report_pages_transfer_under_200_kb_compressed(client, world):
             content = b"".join(asset.streaming_content) if asset.streaming else asset.content
             total += len(gzip.compress(content))
         assert total < 200 * 1024, f"{url} transfers {total / 1024:.0f} KB compressed"
+
+
+def test_the_seeded_taxonomy_fills_the_grid_by_class_with_its_extra_fields(client):
+    make_jurisdiction_tree()
+    count = services.category_taxonomy_load()
+    client.force_login(make_worker())
+    body = text(client.get("/reports/new/"))
+    assert body.count('type="radio" name="category"') == count
+    assert body.count('class="cat-group"') >= 8  # 部件 and 事件 classes
+    assert "公用设施" in body and "井盖缺失破损" in body
+    part = text(client.get("/reports/new/fields/", {"category": "manhole_cover"}))
+    assert '<select name="details.cover_type"' in part and "燃气" in part
+
+
+def test_english_pages_use_the_english_category_names(client, world):
+    from yizhan.reports.models import Category
+
+    Category.objects.filter(code="manhole_cover").update(name_en="Missing manhole cover")
+    case = submit(world)
+    client.cookies["django_language"] = "en"
+    assert "Missing manhole cover" in text(client.get(f"/reports/c/{case.number}/"))
+    assert "Missing manhole cover" in text(client.get("/reports/"))
+    client.force_login(world.rider)
+    assert "Missing manhole cover" in text(client.get("/reports/new/"))

@@ -25,7 +25,7 @@
       if (!ymap) return;
       var p = ymap.toMap(lat, lng);
       if (!pin) {
-        var icon = L.divIcon({ className: "yz-report-pin", html: "<span>📍</span>", iconSize: [36, 36], iconAnchor: [18, 34] });
+        var icon = L.divIcon({ className: "yz-report-pin", html: "<span></span>", iconSize: [28, 32], iconAnchor: [14, 31] });
         pin = L.marker(p, { draggable: true, keyboard: true, icon: icon, title: "📍", autoPan: true }).addTo(ymap.map);
         pin.on("dragend", function () { var ll = pin.getLatLng(), w = ymap.fromMap(ll.lat, ll.lng); usePoint(w[0], w[1], "picked", false); });
         var el = pin.getElement();
@@ -56,6 +56,7 @@
         usePoint(pos.coords.latitude, pos.coords.longitude, "located", true);
       }, function () { status("denied"); }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 });
     }
+    if (photoInput()) photoInput().classList.add("enhanced");
     if (ymap) ymap.onPick(function (a, b) { usePoint(a, b, "picked", false); });
     var btn = $("locate-btn");
     if (btn) { btn.hidden = false; btn.addEventListener("click", locate); }
