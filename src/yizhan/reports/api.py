@@ -495,27 +495,10 @@ def _jurisdiction(code: str, field: str = "jurisdiction"):
     return node
 
 
-def _calendar_out(node, cal) -> dict:
-    """``cal``: a WorkCalendar (own or an ancestor's), a CalendarSpec, or None (default)."""
-    from yizhan.reports.models import WorkCalendar
-
-    if isinstance(cal, WorkCalendar):
-        days = [{"date": d.date.isoformat(), "is_workday": d.is_workday, "intervals": d.intervals or [],
-                 "note": d.note} for d in cal.days.all()]
-        return {"jurisdiction": _ref(node), "own": cal.jurisdiction_id == node.pk, "hours": cal.hours or {},
-                "days": days}
-    if cal is None:
-        from yizhan.reports.calendar import DEFAULT_HOURS
-
-        return {"jurisdiction": _ref(node), "own": False, "hours": DEFAULT_HOURS, "days": []}
-    hours = getattr(cal, "hours", {}) or {}
-    raw_days = getattr(cal, "days", {}) or {}
-    if isinstance(raw_days, dict):
-        days = [{"date": d.isoformat(), "is_workday": bool(iv), "intervals": iv, "note": ""}
-                for d, iv in sorted(raw_days.items())]
-    else:
-        days = list(raw_days)
-    return {"jurisdiction": _ref(node), "own": False, "hours": hours, "days": days}
+def _calendar_out(node) -> dict:
+    cal = selectors.calendar_get(jurisdiction=node)
+    return {"jurisdiction": _ref(node), "source": cal.get("source"), "own": bool(cal.get("own")),
+            "hours": cal.get("hours") or {}, "days": list(cal.get("days") or [])}
 
 
 @router.get("/calendars/{jurisdiction}", response=S.CalendarOut, summary="Working calendar of a jurisdiction (staff)")
@@ -523,8 +506,13 @@ def calendar_get(request: HttpRequest, jurisdiction: str):
     actor = request.auth
     permissions.require(actor, "reports.view")
     node = _jurisdiction(jurisdiction)
-    permissions.require(actor, "reports.view", node)
-    return _calendar_out(node, selectors.calendar_get(jurisdiction=node))
+    # inside the actor's scope, or above it (a community runs on its district's calendar)
+    if not any(node.path.startswith(p) or p.startswith(node.path)
+               for p in permissions.scope_paths(actor, "reports.view")):
+        from yizhan.core.errors import OutOfJurisdiction
+
+        raise OutOfJurisdiction()
+    return _calendar_out(node)
 
 
 @router.put("/calendars/{jurisdiction}", response=S.CalendarOut,
@@ -534,8 +522,8 @@ def calendar_set(request: HttpRequest, jurisdiction: str, payload: S.CalendarIn)
     permissions.require(actor, "reports.configure")
     node = _jurisdiction(jurisdiction)
     permissions.require(actor, "reports.configure", node)
-    cal = services.calendar_set(actor=actor, jurisdiction=node, hours=payload.hours, days=payload.days)
-    return _calendar_out(node, cal)
+    services.calendar_set(actor=actor, jurisdiction=node, hours=payload.hours, days=payload.days)
+    return _calendar_out(node)
 
 
 def _department_out(d: Department) -> dict:
@@ -572,7 +560,11 @@ def _template_out(t) -> dict:
 def reply_template_list(request: HttpRequest, action: str = ""):
     actor = request.auth
     permissions.require(actor, "reports.view")
-    items = [_template_out(t) for t in selectors.reply_templates_for(actor=actor, action=action or None)]
+    if action not in CaseAction.values:
+        from yizhan.reports.errors import UnknownAction
+
+        raise UnknownAction()
+    items = [_template_out(t) for t in selectors.reply_templates_for(actor=actor, action=action)]
     return {"items": items, "count": len(items)}
 
 

@@ -280,6 +280,7 @@ class CalendarIn(Schema):
 
 class CalendarOut(Schema):
     jurisdiction: Ref
+    source: str | None = Field(description="Code of the node whose calendar applies (none: the default)")
     own: bool = Field(description="False when inherited from an ancestor or the default")
     hours: dict[str, Any]
     days: list[dict[str, Any]]
