@@ -327,18 +327,24 @@ def test_prune_forgets_old_sent_rows_but_keeps_dead_ones():
 
 
 class Receiver:
-    """A tiny HTTP server that records requests and answers with ``status``."""
+    """A tiny HTTP server that records requests and answers with ``status``; with a
+    ``secret`` it checks the signature as a real receiver would (401 when wrong)."""
 
-    def __init__(self, status=200):
+    def __init__(self, status=200, secret: str | None = None):
         self.status = status
+        self.secret = secret
         self.requests: list[dict] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                self.send_response(receiver.status)
+                valid = receiver.secret is None or outbox.webhook_verify(
+                    secret=receiver.secret, timestamp=self.headers.get("X-Yizhan-Timestamp", ""),
+                    body=body, signature=self.headers.get("X-Yizhan-Signature", ""))
+                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
+                                          "valid": valid})
+                self.send_response(receiver.status if valid else 401)
                 if 300 <= receiver.status < 400:
                     self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Length", "2")
@@ -360,9 +366,23 @@ class Receiver:
 
 @pytest.fixture
 def receiver():
-    r = Receiver()
+    r = Receiver(secret=SECRET)
     yield r
     r.close()
+
+
+def test_webhook_with_a_wrong_secret_is_refused_by_the_receiver_and_retried(tree, receiver):
+    sub = WebhookSubscription.objects.create(jurisdiction=tree.community, name="x", url=receiver.url,
+                                             secret="not-the-receivers-secret")
+    notify(user=make_worker(), kind="case_new", title=TITLE, jurisdiction=tree.community)
+    assert outbox.outbound_deliver_due() == {"sent": 1, "failed": 1}
+    assert [r["valid"] for r in receiver.requests] == [False]
+    msg = sub.messages.get()
+    assert msg.last_error == "DeliveryError: HTTP 401"
+    sub.secret = SECRET  # the admin fixes the secret; the retry goes through
+    sub.save()
+    assert outbox.outbound_deliver_due(now=msg.next_attempt_at) == {"sent": 1}
+    assert [r["valid"] for r in receiver.requests] == [False, True]
 
 
 def test_webhook_post_is_signed_and_verifiable(tree, receiver):
@@ -373,6 +393,7 @@ def test_webhook_post_is_signed_and_verifiable(tree, receiver):
            jurisdiction=tree.grid)
     assert outbox.outbound_deliver_due() == {"sent": 2}
     (req,) = receiver.requests
+    assert req["valid"]  # the receiver checked the signature itself
     headers = {k.lower(): v for k, v in req["headers"].items()}
     assert req["path"] == "/hook?x=1"
     assert headers["content-type"].startswith("application/json")
