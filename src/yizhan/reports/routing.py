@@ -204,9 +204,11 @@ def category_department_code(code: str, *, fresh: bool = False) -> str | None:
     return _current(fresh=fresh).categories.get(code)
 
 
-def route(*, lat: float, lng: float, category: str, at: datetime | None = None, fresh: bool = False) -> Route | None:
+def route(*, lat: float, lng: float, category: str, at: datetime | None = None, fresh: bool = False,
+          with_assignee: bool = True) -> Route | None:
     """Point + category code → (deepest node, department id, assignee id); None when
-    the point is outside every node. In memory except the "fewest open" fallback."""
+    the point is outside every node. In memory except the "fewest open" fallback
+    (skipped with ``with_assignee=False``: point → grid + department only)."""
     chain = locate(lat, lng)
     if not chain:
         return None
@@ -222,10 +224,10 @@ def route(*, lat: float, lng: float, category: str, at: datetime | None = None, 
                 if dept_id is not None:
                     break
     assignee = None
-    duties = idx.duties.get(node.pk)
+    duties = idx.duties.get(node.pk) if with_assignee else None
     if duties:
         assignee = _on_duty(duties, (at or timezone.now()).astimezone(SHANGHAI))
-    if assignee is None and node.pk in idx.grid_workers:
+    if assignee is None and with_assignee and node.pk in idx.grid_workers:
         assignee = _fewest_open(idx.grid_workers[node.pk])
     return Route(jurisdiction=node, chain=tuple(chain), department_id=dept_id, assignee_id=assignee)
 
