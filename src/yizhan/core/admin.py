@@ -235,6 +235,14 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
                     "next_attempt_at", "last_error")
     list_filter = ("state", "channel", "kind")
     exclude = ("payload",)
+    actions = ["retry"]
+
+    @admin.action(description="重新发送所选消息 (requeue)")
+    def retry(self, request, queryset):
+        from yizhan.core.outbox import outbound_retry
+
+        count = outbound_retry(actor=request.user, ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} ✓")
 
     def has_module_permission(self, request):
         return _is_super(request.user)

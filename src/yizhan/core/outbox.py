@@ -54,7 +54,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -321,6 +321,37 @@ def outbound_deliver_due(*, limit: int | None = None, now=None, budget_seconds: 
             counts[outbound_deliver_one(msg)] += 1
         done += len(claimed)
     return dict(counts)
+
+
+def outbound_retry(*, actor, ids: list[int] | None = None) -> int:
+    """Send dead (or failed) copies again from a clean slate: support, after the cause
+    is fixed. ``ids`` None = every dead one. ``actor`` None = the command line;
+    otherwise superusers only. Returns how many were requeued."""
+    from yizhan.core.audit import audit_record
+    from yizhan.core.errors import PermissionDenied
+
+    if actor is not None and not (getattr(actor, "is_superuser", False) and actor.is_active):
+        raise PermissionDenied()
+    with transaction.atomic():
+        qs = OutboundMessage.objects.filter(state__in=[OutboundState.DEAD, OutboundState.FAILED])
+        if ids is None:
+            qs = qs.filter(state=OutboundState.DEAD)
+        else:
+            qs = qs.filter(pk__in=ids)
+        count = qs.update(state=OutboundState.PENDING, attempts=0, next_attempt_at=timezone.now())
+        if count:
+            audit_record(actor=actor, action="update", object_type="core.outboundmessage",
+                         summary=f"重发 {count} 条外发消息 requeued {count} outbound messages")
+    return count
+
+
+def outbound_counts() -> dict[str, dict[str, int]]:
+    """{channel: {state: count}} for the command line and health checks."""
+    out: dict[str, dict[str, int]] = {}
+    rows = OutboundMessage.objects.values_list("channel", "state").annotate(n=models.Count("id"))
+    for channel, state, n in rows.order_by("channel", "state"):
+        out.setdefault(channel, {})[state] = n
+    return out
 
 
 def outbound_prune(*, days: int = 30) -> int:

@@ -585,3 +585,51 @@ def test_two_deliverers_never_send_one_message_twice(settings, monkeypatch):
     assert all(r.get("sent", 0) > 0 for r in results)  # both really worked, in parallel
     assert set(OutboundMessage.objects.values_list("state", flat=True)) == {"sent"}
     assert set(OutboundMessage.objects.values_list("attempts", flat=True)) == {1}
+
+
+# ---- support: requeue, counts, the command ---------------------------------------------------------
+
+
+def test_dead_messages_can_be_requeued_by_superusers_and_the_command(monkeypatch, settings):
+    from django.core.management import call_command
+
+    from yizhan.core.errors import PermissionDenied
+    from yizhan.core.testing.factories import make_superuser
+
+    settings.YIZHAN_NOTIFY_CHANNELS = ["console"]
+    settings.YIZHAN_NOTIFY_MAX_ATTEMPTS = 1
+    monkeypatch.setitem(outbox.CHANNELS, "console", Boom())
+    worker = make_worker()
+    notify(user=worker, kind="case_new", title=TITLE)
+    notify(user=worker, kind="case_new", title=TITLE)
+    assert outbox.outbound_deliver_due() == {"dead": 2}
+    assert outbox.outbound_counts() == {"console": {"dead": 2}}
+    with pytest.raises(PermissionDenied):
+        outbox.outbound_retry(actor=worker)
+    first = OutboundMessage.objects.order_by("id").first()
+    assert outbox.outbound_retry(actor=make_superuser(), ids=[first.pk]) == 1
+    first.refresh_from_db()
+    assert (first.state, first.attempts) == ("pending", 0)
+
+    monkeypatch.setitem(outbox.CHANNELS, "console", outbox.ConsoleChannel())
+    from io import StringIO
+
+    out = StringIO()
+    call_command("outbox", "--retry-dead", "--deliver", stdout=out)
+    assert out.getvalue().splitlines() == ["requeued 1", "delivered: sent 2", "console  sent 2"]
+
+
+def test_superuser_requeues_from_the_admin(client, monkeypatch, settings):
+    from yizhan.core.testing.factories import make_superuser
+
+    settings.YIZHAN_NOTIFY_CHANNELS = ["console"]
+    settings.YIZHAN_NOTIFY_MAX_ATTEMPTS = 1
+    monkeypatch.setitem(outbox.CHANNELS, "console", Boom())
+    notify(user=make_worker(), kind="case_new", title=TITLE)
+    outbox.outbound_deliver_due()
+    msg = OutboundMessage.objects.get()
+    client.force_login(make_superuser())
+    resp = client.post("/admin/core/outboundmessage/", {"action": "retry", "_selected_action": [msg.pk]})
+    assert resp.status_code == 302
+    msg.refresh_from_db()
+    assert msg.state == "pending"
