@@ -10,7 +10,7 @@ from operator import or_
 from django.db.models import Count, Q, QuerySet
 
 from yizhan.core import permissions
-from yizhan.core.errors import NotFound
+from yizhan.core.errors import AppError, NotFound
 from yizhan.reports.models import Category, Department, GridDuty, ReplyTemplate, WorkCalendar
 
 __all__ = [
@@ -23,6 +23,8 @@ __all__ = [
     "category_settings_list",
     "reply_template_list",
     "setup_jurisdictions",
+    "setup_user_find",
+    "grid_workers_for",
 ]
 
 CONFIGURE = "reports.configure"
@@ -144,3 +146,36 @@ def reply_template_list(*, actor) -> QuerySet:
         return ReplyTemplate.objects.none()
     cond = reduce(or_, (Q(jurisdiction__path__startswith=p) for p in paths)) | Q(jurisdiction__isnull=True)
     return ReplyTemplate.objects.filter(cond).select_related("jurisdiction").order_by("action", "title")
+
+
+def setup_user_find(*, actor, identifier: str):
+    """The active user with this username or phone, for adding to a department
+    (configure anywhere); NotFound otherwise."""
+    from yizhan.accounts.models import User
+    from yizhan.core.pii import normalize_phone
+
+    permissions.require(actor, CONFIGURE)
+    text = (identifier or "").strip()
+    cond = Q(username=text)
+    try:
+        cond |= Q(phone=normalize_phone(text))
+    except AppError:  # not a phone number: the username alone
+        pass
+    user = User.objects.filter(cond, is_active=True).first() if text else None
+    if user is None:
+        raise NotFound(("没有此用户名或手机号的用户", "No user has this username or phone"), code="user_not_found",
+                       field="who")
+    return user
+
+
+def grid_workers_for(*, actor) -> list[tuple]:
+    """(user, grid) pairs: grid workers granted on grids the actor configures."""
+    from yizhan.accounts.models import RoleGrant
+
+    paths = permissions.scope_paths(actor, CONFIGURE)
+    if not paths:
+        return []
+    grants = (RoleGrant.objects.filter(role="grid_worker", user__is_active=True)
+              .filter(reduce(or_, (Q(jurisdiction__path__startswith=p) for p in paths)))
+              .select_related("user", "jurisdiction").order_by("jurisdiction__path", "user__username"))
+    return [(g.user, g.jurisdiction) for g in grants]
