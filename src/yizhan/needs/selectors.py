@@ -404,3 +404,47 @@ def staff_scope_nodes(*, actor, perm: str = "needs.view") -> list:
     if paths == ["/"]:
         return list(Jurisdiction.objects.filter(parent__isnull=True).order_by("code"))
     return list(Jurisdiction.objects.filter(path__in=paths).order_by("path"))
+
+
+# ---- page helpers -------------------------------------------------------------------
+
+
+def community_choices() -> list[tuple[str, str]]:
+    """Every community (for the public forms), "街道 · 社区"."""
+    from yizhan.jurisdictions.models import Jurisdiction
+
+    rows = Jurisdiction.objects.filter(level="community").select_related("parent").order_by("path")[:1000]
+    return [(j.code, f"{j.parent.name} · {j.name}" if j.parent_id else j.name) for j in rows]
+
+
+def manage_place_choices(*, actor) -> list[tuple[str, str]]:
+    """Nodes where the actor may record forums and needs (street, community, grid)."""
+    from yizhan.jurisdictions.models import Jurisdiction
+
+    qs = permissions.restrict(Jurisdiction.objects.all(), actor, "needs.manage", path_field="path")
+    qs = qs.filter(level__in=["district", "street", "community"]).order_by("path")[:500]
+    return [(j.code, ("　" * max(0, j.depth - 1)) + j.name) for j in qs]
+
+
+def owner_choices(*, jurisdiction) -> list[tuple[str, str]]:
+    """Staff who may own a need of ``jurisdiction``: a role on it, above it or inside it."""
+    from yizhan.accounts.models import RoleGrant
+
+    ancestors = [p for p in _ancestor_paths(jurisdiction.path)]
+    grants = (
+        RoleGrant.objects.exclude(role="worker")
+        .filter(Q(jurisdiction__path__in=ancestors) | Q(jurisdiction__path__startswith=jurisdiction.path))
+        .select_related("user", "jurisdiction").order_by("jurisdiction__path", "user__username")
+    )
+    seen, out = set(), []
+    for g in grants:
+        if g.user_id in seen or g.role in ("auditor", "keeper", "employer", "merchant", "teacher"):
+            continue
+        seen.add(g.user_id)
+        out.append((str(g.user_id), f"{g.user.display_name or g.user.username}（{g.jurisdiction.name}）"))
+    return out[:300]
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
