@@ -194,6 +194,7 @@ YIZHAN_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("YIZHAN_NOTIFY_MAX_ATTEMPTS", "6
 YIZHAN_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("YIZHAN_NOTIFY_BACKOFF_SECONDS", "30"))
 YIZHAN_NOTIFY_BACKOFF_MAX_SECONDS = float(os.environ.get("YIZHAN_NOTIFY_BACKOFF_MAX_SECONDS", "3600"))
 YIZHAN_NOTIFY_LEASE_SECONDS = 300
+YIZHAN_NOTIFY_SMS_BACKEND = os.environ.get("YIZHAN_NOTIFY_SMS_BACKEND", "")  # "" = YIZHAN_SMS_BACKEND
 YIZHAN_NOTIFY_FILE = os.environ.get("YIZHAN_NOTIFY_FILE", str(VAR_DIR / "notifications.log"))
 YIZHAN_PUBLIC_URL = os.environ.get("YIZHAN_PUBLIC_URL", "")  # makes links in SMS/WeChat/webhooks absolute
 YIZHAN_WECHAT_BACKEND = os.environ.get("YIZHAN_WECHAT_BACKEND", "yizhan.core.outbox.ConsoleWechatBackend")

@@ -10,7 +10,8 @@ Channels (``settings.YIZHAN_NOTIFY_CHANNELS`` says which are on):
 
 * ``sms``      the user has a phone and the kind is in ``YIZHAN_NOTIFY_SMS_KINDS``; a kind
                not in ``YIZHAN_NOTIFY_URGENT_KINDS`` only when the user keeps "SMS for
-               non-urgent messages" on. Sent through ``accounts.sms`` (``YIZHAN_SMS_BACKEND``).
+               non-urgent messages" on. Sent through an ``accounts.sms`` backend
+               (``YIZHAN_NOTIFY_SMS_BACKEND``, default ``YIZHAN_SMS_BACKEND``).
 * ``wechat``   the user has a bound openid (``ChannelBinding``); template message through
                ``YIZHAN_WECHAT_BACKEND`` (console by default; ``HttpWechatBackend`` is the
                official-account API).
@@ -437,12 +438,13 @@ class SmsChannel(Channel):
     name = OutboundChannel.SMS
 
     def send(self, msg: OutboundMessage) -> None:
-        from yizhan.accounts.sms import send_sms
-
         phone = getattr(msg.user, "phone", None) if msg.user_id else None
         if not phone or not getattr(msg.user, "is_active", True):
             raise Undeliverable("no phone")
-        send_sms(phone=phone, text=sms_text(msg))
+        # Providers approve notification texts apart from login codes, so notifications
+        # may use their own backend (``YIZHAN_NOTIFY_SMS_BACKEND``); default: the login one.
+        path = _setting("YIZHAN_NOTIFY_SMS_BACKEND", "") or settings.YIZHAN_SMS_BACKEND
+        import_string(path)().send(phone=phone, text=sms_text(msg))
 
 
 class WechatChannel(Channel):

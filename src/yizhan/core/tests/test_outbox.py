@@ -213,6 +213,17 @@ def test_delivery_sends_sms_with_masked_text_and_marks_sent(capsys):
     assert outbox.outbound_deliver_due() == {}  # idempotent: nothing left
 
 
+def test_notifications_may_use_their_own_sms_backend(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    settings.YIZHAN_NOTIFY_SMS_BACKEND = "yizhan.accounts.sms.FileSmsBackend"
+    worker = make_worker()
+    notify(user=worker, kind="case_overdue", title=TITLE, body=BODY)
+    outbox.outbound_deliver_due()
+    assert ConsoleSmsBackend.outbox == []
+    line = (tmp_path / "sms.log").read_text(encoding="utf-8")
+    assert "【驿站】工单已派给你" in line and worker.phone not in line
+
+
 def test_english_speakers_get_english_sms():
     worker = make_worker()
     worker.preferred_language = "en"
