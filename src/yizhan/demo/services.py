@@ -210,6 +210,11 @@ def demo_load(*, stdout=None) -> DemoSummary:
     if summary.stations_created:
         _demo_activity(rng, admin)
 
+    # 7. Needs forums, suggestions and wishes from the seeds (needs/demo.py).
+    from yizhan.needs.demo import needs_demo_load
+
+    needs_demo_load(admin=admin, stdout=stdout)
+
     summary.logins = demo_logins()
     return summary
 
