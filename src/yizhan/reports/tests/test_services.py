@@ -3,9 +3,11 @@ main path of the workflow, notifications, audit, the domain event, merge, bulk
 dispatch, photo approval and the selectors built on them."""
 
 import io
+import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from PIL import Image
 
 from yizhan.core.errors import (
@@ -21,6 +23,7 @@ from yizhan.reports import services as svc
 from yizhan.reports.models import Case, CaseEvent, CasePhoto, CaseSupporter
 from yizhan.reports.routing import routing_index_invalidate
 from yizhan.reports.tests.factories import (
+    make_case,
     make_case_in,
     make_category,
     make_department,
@@ -35,6 +38,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     routing_index_invalidate()
     yield
     routing_index_invalidate()
@@ -336,3 +340,255 @@ def test_public_view_hides_people_and_unapproved_photos(tree, cat, reporter):
     assert len(view["photos"]) == 1 and "/cases/public/" in view["photos"][0]["url"]
     anon = submit(tree, make_worker(display_name="李四"), cat, is_anonymous=True).case
     assert sel.case_public_view(case=anon)["reporter"] == "匿名"
+
+
+# ---- merge, bulk dispatch, return, transfer ------------------------------------------------
+
+
+def test_merge_moves_reporter_and_supporters(tree, cat, dispatcher, reporter):
+    keep = submit(tree, reporter, cat).case
+    dup_reporter, fan = make_worker(), make_worker()
+    dup = submit(tree, dup_reporter, cat).case
+    svc.case_support(actor=fan, case=dup)
+    svc.case_support(actor=reporter, case=dup)  # keep's reporter: not a supporter of their own case
+    svc.case_merge(actor=dispatcher, case=dup, into=keep, note="同一井盖")
+    dup.refresh_from_db()
+    keep.refresh_from_db()
+    assert dup.state == "merged" and dup.merged_into == keep and dup.supporter_count == 0
+    assert set(keep.supporters.values_list("user_id", flat=True)) == {dup_reporter.pk, fan.pk}
+    assert keep.supporter_count == 2
+    assert keep.events.filter(action="merge").exists()
+    with pytest.raises(Exception) as exc:  # merged into itself / into a finished case
+        svc.case_merge(actor=dispatcher, case=keep, into=keep)
+    assert exc.value.code == "invalid_merge"
+    other = make_case_in("closed", category=cat, jurisdiction=tree.grid, details={"size": "1"})
+    third = submit(tree, make_worker(), cat).case
+    with pytest.raises(Exception) as exc:
+        svc.case_merge(actor=dispatcher, case=third, into=other)
+    assert exc.value.code == "invalid_merge"
+    assert Case.objects.get(pk=third.pk).state == "submitted"
+
+
+def test_bulk_dispatch_is_all_or_nothing(tree, cat, dispatcher, dept, reporter):
+    a, b, c = (submit(tree, reporter, cat).case for _ in range(3))
+    for case in (a, b, c):
+        svc.case_accept(actor=dispatcher, case=case)
+    far = make_case(category=cat, jurisdiction=tree.far_grid, details={"size": "1"})
+    far_admin = make_staff("community_admin", tree.far_community)
+    svc.case_accept(actor=far_admin, case=far)
+    with pytest.raises(OutOfJurisdiction):
+        svc.case_bulk_dispatch(actor=dispatcher, cases=[a, b, far])
+    assert set(Case.objects.filter(pk__in=[a.pk, b.pk, far.pk]).values_list("state", flat=True)) == {"accepted"}
+    assert not CaseEvent.objects.filter(action="dispatch").exists()
+    done = svc.case_bulk_dispatch(actor=dispatcher, cases=[c, a, b], note="批量派遣")
+    assert [x.pk for x in done] == [c.pk, a.pk, b.pk]
+    assert set(Case.objects.filter(pk__in=[a.pk, b.pk, c.pk]).values_list("state", flat=True)) == {"dispatched"}
+    with pytest.raises(Exception) as exc:
+        svc.case_bulk_dispatch(actor=dispatcher, cases=[])
+    assert exc.value.code == "bulk_empty"
+
+
+def test_return_then_redispatch_and_transfer(tree, cat, dispatcher, dept, reporter):
+    case = make_case_in("dispatched", category=cat, jurisdiction=tree.grid, details={"size": "1"},
+                        dispatcher=dispatcher)
+    handler = make_handler(dept)
+    svc.case_return(actor=handler, case=case, note="不是我们管的")
+    assert case.state == "returned" and case.department is None and case.assignee is None
+    assert Notification.objects.filter(user=dispatcher, kind="case_returned").count() == 1
+    with pytest.raises(PermissionDenied):  # no longer theirs
+        svc.case_start(actor=handler, case=case)
+    police = make_department(jurisdiction=tree.district, code="police", name="公安")
+    cop = make_handler(police)
+    svc.case_dispatch(actor=dispatcher, case=case, department="police")
+    assert case.state == "dispatched" and case.department == police
+    assert Notification.objects.filter(user=cop, kind="case_dispatched").count() == 1
+    svc.case_start(actor=cop, case=case)
+    assert case.assignee == cop  # the member who signs for it takes it
+    svc.case_transfer(actor=dispatcher, case=case, department=dept, note="回城管")
+    assert case.state == "dispatched" and case.department == dept and case.assignee is None
+    with pytest.raises(Exception) as exc:
+        svc.case_transfer(actor=dispatcher, case=case, department=None, note="x")
+    assert exc.value.code == "unknown_department"
+
+
+def test_reject_and_park_keep_their_reason(tree, cat, dispatcher, reporter):
+    case = submit(tree, reporter, cat).case
+    svc.case_reject(actor=dispatcher, case=case, note="位于小区内部，由物业处理")
+    assert case.state == "rejected" and case.reject_reason.startswith("位于小区")
+    assert Notification.objects.filter(user=reporter, kind="case_rejected").count() == 1
+    with pytest.raises(Exception) as exc:
+        sel.case_public_get(number=case.number)
+    assert exc.value.code == "case_not_found"
+
+
+def test_evaluate_rating_is_checked(tree, cat):
+    case = make_case_in("closed", category=cat, jurisdiction=tree.grid, details={"size": "1"})
+    for bad in (0, 6, "x", None, 4.5, True):
+        with pytest.raises(Exception) as exc:
+            svc.case_evaluate(actor=case.reporter, case=case, rating=bad)
+        assert (exc.value.code, exc.value.field) == ("invalid_rating", "rating")
+    svc.case_act(actor=case.reporter, case=case, action="evaluate", rating="5", note="好")
+    assert case.rating == 5 and case.state == "evaluated"
+    svc.case_follow_up(actor=make_staff("community_admin", tree.community), case=case, note="电话回访满意")
+    assert case.events.filter(action="follow_up", is_public=False).exists()
+
+
+# ---- photos: approval with redaction ---------------------------------------------------
+
+
+def test_photo_approve_blurs_only_the_rectangles_and_unpublish(tree, cat, dispatcher, reporter):
+    buf = io.BytesIO()
+    img = Image.new("RGB", (100, 100), (255, 255, 255))
+    for x in range(0, 100, 2):  # a sharp pattern that a blur must change
+        for y in range(100):
+            img.putpixel((x, y), (0, 0, 0))
+    img.save(buf, "PNG")
+    upload = SimpleUploadedFile("p.png", buf.getvalue(), content_type="image/png")
+    case = submit(tree, reporter, cat, photos=[upload]).case
+    photo = case.photos.get()
+    with pytest.raises(OutOfJurisdiction):
+        svc.case_photo_approve(actor=make_staff("community_admin", tree.other_community), photo=photo)
+    with pytest.raises(PermissionDenied):
+        svc.case_photo_approve(actor=make_grid_worker(tree.grid), photo=photo)
+    for bad in ([[0.5, 0.5, 0.6, 0.1]], [[0, 0, 0, 0.1]], [[0, 0, "a", 1]], [[0, 0, 1]]):
+        with pytest.raises(Exception) as exc:
+            svc.case_photo_approve(actor=dispatcher, photo=photo, redactions=bad)
+        assert (exc.value.code, exc.value.field) == ("invalid_redaction", "redactions")
+    photo = svc.case_photo_approve(actor=dispatcher, photo=photo, redactions=[[0.0, 0.0, 0.5, 0.5]])
+    assert photo.approved_at and photo.approved_by == dispatcher and photo.redactions == [[0.0, 0.0, 0.5, 0.5]]
+    photo.public_image.open("rb")
+    pub = Image.open(io.BytesIO(photo.public_image.read())).convert("RGB")
+    photo.public_image.close()
+    assert pub.size == (100, 100)
+    # inside the rectangle the stripes are gone (greyish), outside they are intact
+    inside = [pub.getpixel((x, 20))[0] for x in range(10, 40)]
+    assert max(inside) - min(inside) < 60
+    assert pub.getpixel((60, 80)) == (0, 0, 0) and pub.getpixel((61, 80)) == (255, 255, 255)
+    assert AuditLog.objects.filter(object_type="reports.casephoto", object_id=str(photo.pk)).exists()
+    photo = svc.case_photo_unpublish(actor=dispatcher, photo=photo)
+    assert not photo.approved_at and not photo.public_image
+    assert sel.case_public_view(case=case)["photos"] == []
+
+
+# ---- Open311 submissions, case_act ----------------------------------------------------------
+
+
+def test_open311_submission_without_a_user(tree, cat):
+    from yizhan.reports.models import Open311Client
+
+    client = Open311Client.objects.create(name="fms", prefix="abc", key_hash="0" * 64)
+    lat, lng = tree.point(tree.grid)
+    res = svc.case_submit(actor=None, open311_client=client, category=cat.code, lat=lat, lng=lng,
+                          details={"size": "1"}, contact={"name": "Ann", "email": "ann@example.org",
+                                                          "phone": "13800138000"}, idempotency_key="x1")
+    case = res.case
+    assert case.source == "open311" and case.reporter is None and case.open311_client == client
+    assert case.contact_phone == "13800138000" and case.contact_email == "ann@example.org"
+    again = svc.case_submit(actor=None, open311_client=client, category=cat.code, lat=lat, lng=lng,
+                            details={"size": "1"}, contact={"name": "Ann", "email": "ann@example.org",
+                                                            "phone": "13800138000"}, idempotency_key="x1")
+    assert again.case.pk == case.pk and not again.created
+    assert sel.case_public_view(case=case)["reporter"] == "匿名"
+    log = AuditLog.objects.get(object_type="reports.case", action="create")
+    assert "13800138000" not in str(log.changes) and "138****8000" in str(log.changes)
+
+
+# ---- selectors ------------------------------------------------------------------------------
+
+
+def test_inbox_actions_public_list_counts_and_mine(tree, cat, dispatcher, dept, reporter):
+    worker = make_grid_worker(tree.grid)
+    a = submit(tree, reporter, cat).case
+    b = submit(tree, reporter, cat).case
+    for case in (a, b):
+        svc.case_accept(actor=dispatcher, case=case)
+        svc.case_dispatch(actor=dispatcher, case=case)
+    assert {c.pk for c in sel.case_inbox(actor=worker)} == {a.pk, b.pk}
+    member = make_handler(dept)
+    assert {c.pk for c in sel.case_inbox(actor=member)} == {a.pk, b.pk}
+    assert list(sel.case_inbox(actor=make_grid_worker(tree.grids[1]))) == []
+    assert sel.case_actions_for(actor=worker, case=a) == ["start", "return", "request_extension"]
+    assert sel.case_actions_for(actor=dispatcher, case=a) == ["transfer", "decide_extension", "park"]
+    assert sel.case_actions_for(actor=reporter, case=a) == []
+    assert sel.case_actions_for(actor=None, case=a) == []
+    c = submit(tree, reporter, cat).case
+    svc.case_reject(actor=dispatcher, case=c, note="重复")
+    public = sel.case_public_list()
+    assert {x.pk for x in public} == {a.pk, b.pk}
+    assert sel.case_public_list(filters={"jurisdiction": tree.other_community.code}).count() == 0
+    assert sel.case_public_list(filters={"bbox": "120.35,31.30,120.40,31.35"}).count() == 2
+    assert sel.case_public_list(filters={"state": ["submitted"]}).count() == 0
+    counts = sel.case_public_counts()
+    assert counts["by_category"] == [{"code": "manhole", "name": "井盖缺失", "count": 2, "open": 2, "closed": 0}]
+    assert len(counts["by_month"]) == 12 and counts["by_month"][-1]["count"] == 2
+    assert sel.cases_of_reporter(actor=reporter).count() == 3
+    assert list(sel.case_staff_list(actor=dispatcher, filters={"assignee": str(worker.pk)})) != []
+    assert sel.case_staff_list(actor=worker, filters={"assignee": "me"}).count() == 2
+    assert sel.case_staff_list(actor=dispatcher, filters={"overdue": "1"}).count() == 0
+    timeline = sel.case_timeline(case=a)
+    assert [e.action for e in timeline] == ["submit", "accept", "dispatch"]
+
+
+# ---- concurrency (PostgreSQL: real row locks) -----------------------------------------------
+
+pg_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+
+
+def _in_threads(n, fn):
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def run(i):
+        from django.db import connection as conn
+
+        try:
+            barrier.wait()
+            results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            results[i] = exc
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_accepting_at_once_one_wins():
+    tree = make_jurisdiction_tree()
+    cat = make_category("manhole")
+    case = make_case(category=cat, jurisdiction=tree.grid)
+    admins = [make_staff("community_admin", tree.community) for _ in range(2)]
+    results = _in_threads(2, lambda i: svc.case_accept(actor=admins[i], case=Case.objects.get(pk=case.pk)))
+    wins = [r for r in results if isinstance(r, Case)]
+    losses = [r for r in results if isinstance(r, Exception)]
+    assert len(wins) == 1 and len(losses) == 1 and losses[0].code == "invalid_transition"
+    assert CaseEvent.objects.filter(case_id=case.pk, action="accept").count() == 1
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replays_and_submissions():
+    tree = make_jurisdiction_tree()
+    cat = make_category("manhole")
+    reporter = make_worker()
+    lat, lng = tree.point(tree.grid)
+
+    def replay(i):
+        return svc.case_submit(actor=reporter, category=cat.code, lat=lat, lng=lng, description="同一次上报",
+                               idempotency_key="retry-1")
+
+    results = _in_threads(4, replay)
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert len({r.case.pk for r in results}) == 1 and sum(r.created for r in results) == 1
+    assert Case.objects.count() == 1
+    others = [make_worker() for _ in range(6)]
+    results = _in_threads(6, lambda i: svc.case_submit(actor=others[i], category=cat.code, lat=lat, lng=lng))
+    assert all(not isinstance(r, Exception) for r in results), results
+    numbers = list(Case.objects.values_list("number", flat=True))
+    assert len(numbers) == 7 == len(set(numbers))
