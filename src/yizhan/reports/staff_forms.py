@@ -23,6 +23,8 @@ STAFF_ACTIONS = (
     CaseAction.REQUEST_EXTENSION, CaseAction.DECIDE_EXTENSION, CaseAction.PARK, CaseAction.UNPARK,
     CaseAction.VERIFY, CaseAction.VERIFY_FAIL, CaseAction.CLOSE, CaseAction.FOLLOW_UP, CaseAction.MERGE,
 )
+# A written note is required for these (the table's reasons, and a follow-up call's record).
+NOTE_REQUIRED = set(REASON_REQUIRED) | {CaseAction.FOLLOW_UP}
 PHOTO_ACTIONS = {CaseAction.PROGRESS, CaseAction.HANDLE, CaseAction.VERIFY, CaseAction.VERIFY_FAIL}
 
 
@@ -72,6 +74,8 @@ class CaseActionForm(forms.Form):
         self.templates = list(templates)
         if action in REASON_REQUIRED:
             self.fields["note"].label = _("原因")
+        elif action == CaseAction.FOLLOW_UP:
+            self.fields["note"].label = _("回访记录")
         if action == CaseAction.HANDLE:
             self.fields["photos"].label = _("处置后照片")
         if action == CaseAction.TRANSFER:
@@ -84,8 +88,8 @@ class CaseActionForm(forms.Form):
             for t in self.templates:
                 if t.pk == data["template"]:
                     data["note"] = t.text
-        if a in REASON_REQUIRED and not (data.get("note") or "").strip() and "note" not in self.errors:
-            self.add_error("note", _("请填写原因"))
+        if a in NOTE_REQUIRED and not (data.get("note") or "").strip() and "note" not in self.errors:
+            self.add_error("note", _("请填写回访记录") if a == CaseAction.FOLLOW_UP else _("请填写原因"))
         if a in PHOTO_REQUIRED and not data.get("photos") and "photos" not in self.errors:
             self.add_error("photos", _("请上传至少一张处置后照片"))
         if a == CaseAction.REQUEST_EXTENSION and data.get("minutes") is None and "minutes" not in self.errors:

@@ -471,3 +471,51 @@ def test_staff_pages_weigh_under_200_kb_gzipped_and_use_no_cdn(client, world, ur
             with open(path, "rb") as fh:
                 total += len(gzip.compress(fh.read()))
         assert total < 200 * 1024, (url, total)
+
+
+def test_console_decides_extension_transfers_parks_and_unparks(client, world):
+    municipal = make_department(jurisdiction=world.tree.district, code="municipal", name="市政公用局")
+    case = dispatched(world)
+    services.case_request_extension(actor=world.gw, case=fresh(case), minutes=120, note="等材料")
+    client.force_login(world.admin_a)
+    body = text(client.get(f"/dispatch/c/{case.number}/"))
+    assert 'id="act-decide_extension"' in body and "申请延长 120 分钟" in body and "等材料" in body
+    resp = client.post(f"/dispatch/c/{case.number}/act/decide_extension/", {"decide_extension-note": "同意"})
+    assert resp.status_code == 400 and "请选择是否同意" in text(resp)
+    due = fresh(case).stage_due_at
+    resp = client.post(f"/dispatch/c/{case.number}/act/decide_extension/", {"decide_extension-approve": "yes"})
+    assert resp.status_code == 302
+    assert ExtensionRequest.objects.get(case=case).state == "approved" and fresh(case).stage_due_at > due
+    # transfer needs a department and a reason
+    resp = client.post(f"/dispatch/c/{case.number}/act/transfer/", {"transfer-note": "属市政"})
+    assert resp.status_code == 400 and "请选择转派部门" in text(resp)
+    resp = client.post(f"/dispatch/c/{case.number}/act/transfer/",
+                       {"transfer-department": municipal.pk, "transfer-assignee": world.gw.pk,
+                        "transfer-note": "属市政"})
+    assert resp.status_code == 302 and fresh(case).department_id == municipal.pk
+    resp = client.post(f"/dispatch/c/{case.number}/act/park/", {"park-note": ""})
+    assert resp.status_code == 400 and fresh(case).state == "dispatched"
+    resp = client.post(f"/dispatch/c/{case.number}/act/park/", {"park-note": "待拆迁统一处理"})
+    assert resp.status_code == 302 and fresh(case).state == "parked"
+    body = text(client.get(f"/dispatch/c/{case.number}/"))
+    assert "待拆迁统一处理" in body and 'id="act-unpark"' in body
+    resp = client.post(f"/dispatch/c/{case.number}/act/unpark/", {})
+    assert resp.status_code == 302 and fresh(case).state == "accepted"
+    # parked cases are on the default queue; "all states" shows finished ones too
+    assert case.number in text(client.get("/dispatch/"))
+
+
+def test_follow_up_needs_its_record(client, world):
+    case = dispatched(world)
+    services.case_start(actor=world.gw, case=fresh(case))
+    services.case_handle(actor=world.gw, case=fresh(case), photos=[jpeg()])
+    services.case_verify(actor=world.admin_a, case=fresh(case))
+    services.case_close(actor=world.admin_a, case=fresh(case))
+    client.force_login(world.admin_a)
+    assert case.number not in text(client.get("/dispatch/"))  # finished: off the default queue
+    assert case.number in text(client.get("/dispatch/", {"state": "all"}))
+    resp = client.post(f"/dispatch/c/{case.number}/act/follow_up/", {"follow_up-note": ""})
+    assert resp.status_code == 400 and "请填写回访记录" in text(resp)
+    resp = client.post(f"/dispatch/c/{case.number}/act/follow_up/", {"follow_up-note": "电话回访，满意"})
+    assert resp.status_code == 302
+    assert CaseEvent.objects.filter(case=case, action="follow_up", note="电话回访，满意").exists()

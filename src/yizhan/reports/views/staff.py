@@ -44,7 +44,7 @@ from yizhan.reports import selectors, services
 from yizhan.reports import staff_forms as f
 from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
 from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Category, Department
-from yizhan.reports.workflow import REASON_REQUIRED, actions_from
+from yizhan.reports.workflow import actions_from
 
 STAFF_LOGIN = "/accounts/login/"
 HANDLE_PERM = "reports.handle"
@@ -149,7 +149,7 @@ def _departments(user) -> list[Department]:
     fn = getattr(selectors, "department_list", None)
     if fn is not None:
         try:
-            return list(fn(actor=user))
+            return list(fn(actor=user, active_only=True).order_by("jurisdiction__path", "code"))
         except AppError:
             return []
     scopes = permissions.scope_paths(user, DISPATCH_PERM) or permissions.scope_paths(user, "reports.view")
@@ -166,12 +166,13 @@ def _assignees(case, departments) -> list[tuple]:
     covers the case and the members of the departments offered."""
     from yizhan.accounts.models import RoleGrant
 
-    path = case.jurisdiction.path
+    codes = [c for c in case.jurisdiction.path.split("/") if c]
+    above = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]  # the node and its ancestors
     seen, out = set(), []
-    grants = (RoleGrant.objects.filter(role="grid_worker").select_related("user", "jurisdiction")
-              .order_by("jurisdiction__path", "user__username"))
+    grants = (RoleGrant.objects.filter(role="grid_worker", jurisdiction__path__in=above)
+              .select_related("user", "jurisdiction").order_by("-jurisdiction__depth", "user__username"))
     for g in grants:
-        if path.startswith(g.jurisdiction.path) and g.user_id not in seen and g.user.is_active:
+        if g.user_id not in seen and g.user.is_active:
             seen.add(g.user_id)
             out.append((g.user, f"{_('网格员')} · {g.user} ({g.jurisdiction.name})"))
     ids = [d.pk for d in departments]
@@ -243,7 +244,7 @@ def _action_forms(request, case, actions, *, bound=None, departments=None):
             form = f.CaseActionForm(action=a, departments=departments, assignees=assignees,
                                     templates=templates, prefix=a)
         forms_.append({"action": a, "label": CaseAction(a).label, "form": form, "templates": templates,
-                       "reason": a in REASON_REQUIRED, "photo": a in f.PHOTO_ACTIONS,
+                       "reason": a in f.NOTE_REQUIRED, "photo": a in f.PHOTO_ACTIONS,
                        "open": a == b_action})
     return forms_
 
@@ -446,7 +447,10 @@ def console_bulk(request):
                 done = services.case_bulk_dispatch(actor=request.user, cases=[found[n] for n in cd["cases"]],
                                                    department=dept, note=cd.get("note") or "")
             except AppError as err:
-                form.add_error(None, _("全部未派遣：%(msg)s") % {"msg": err.text(_lang())})
+                which = getattr(err, "case_number", "")
+                msg = err.text(_lang())
+                form.add_error(None, _("全部未派遣（案件 %(n)s：%(msg)s）") % {"n": which, "msg": msg} if which
+                               else _("全部未派遣：%(msg)s") % {"msg": msg})
             else:
                 messages.success(request, _("已派遣 %(n)s 件案件") % {"n": len(done)})
                 back = request.POST.get("back") or ""
