@@ -481,3 +481,44 @@ def test_english_pages_use_the_english_category_names(client, world):
     assert "Missing manhole cover" in text(client.get("/reports/"))
     client.force_login(world.rider)
     assert "Missing manhole cover" in text(client.get("/reports/new/"))
+
+
+def test_the_same_key_with_different_content_is_refused_and_creates_nothing(client, world):
+    client.force_login(world.rider)
+    data = form_data(world)
+    assert client.post("/reports/new/", data).status_code == 302
+    resp = client.post("/reports/new/", {**data, "description": "改了内容"})
+    assert resp.status_code == 400
+    body = text(resp)
+    assert 'class="alert alert-error"' in body and "改了内容" in body
+    assert Case.objects.count() == 1
+
+
+def test_approved_after_photos_show_on_their_timeline_line(client, world):
+    case = drive(world, submit(world), "handled")
+    after = case.photos.get(stage="after")
+    services.case_photo_approve(actor=world.dispatcher, photo=after)
+    after.refresh_from_db()
+    body = text(client.get(f"/reports/c/{case.number}/"))
+    timeline = body.split('class="timeline"')[1]
+    assert after.public_image.url in timeline and "已盖好" in timeline
+
+
+def test_the_reporter_still_sees_a_rejected_case_with_the_reason(client, world):
+    case = submit(world)
+    services.case_reject(actor=world.dispatcher, case=case, note="不在城市管理范围")
+    assert client.get(f"/reports/c/{case.number}/").status_code == 404
+    client.force_login(world.rider)
+    body = text(client.get(f"/reports/c/{case.number}/"))
+    assert "不予立案" in body and "不在城市管理范围" in body
+
+
+def test_a_second_confirm_tap_says_why_on_top(client, world):
+    case = drive(world, submit(world), "handled")
+    client.force_login(world.rider)
+    assert client.post(f"/reports/c/{case.number}/", {"action": "confirm"}).status_code == 302
+    resp = client.post(f"/reports/c/{case.number}/", {"action": "confirm"})
+    assert resp.status_code == 409
+    assert 'class="alert alert-error" role="alert"' in text(resp)
+    case.refresh_from_db()
+    assert case.state == "verified"

@@ -161,8 +161,11 @@ def _details_from_post(post, category) -> dict:
 
 
 def _photo_urls(view: dict) -> list[str]:
+    """The approved (public) report photos; handling photos are shown on their timeline line."""
     out = []
     for p in view.get("photos") or []:
+        if isinstance(p, dict) and p.get("stage", "report") != "report":
+            continue
         url = p.get("url") if isinstance(p, dict) else p
         if url:
             out.append(url)
@@ -184,7 +187,7 @@ def _duplicates(*, category: str, lat, lng, user=None) -> list[dict]:
             "submitted_at": case.submitted_at, "description": (case.description or "")[:80],
             "photo": (_photo_urls(view) or [""])[0], "supporters": case.supporter_count,
             "mine": bool(user is not None and user.is_authenticated and case.reporter_id == user.pk),
-            "address": case.address,
+            "address": case.address, "distance_m": int(round(getattr(case, "distance_m", 0) or 0)),
         })
     return out
 
@@ -422,6 +425,7 @@ def _case_context(request, case, is_reporter, *, forms=None) -> dict:
         "can_rate": "evaluate" in actions,
         "can_reopen_closed": "reopen" in actions and case.state != CaseState.HANDLED,
         "open_panel": forms.get("open_panel", ""),
+        "action_error": forms.get("action_error", ""),
         "map_config": _map_config(center=[case.lat, case.lng], zoom=17,
                                   markers=[{"code": case.number, "name": _name(case.category, lang),
                                             "lat": case.lat, "lng": case.lng,
@@ -468,12 +472,17 @@ def case_public(request, number):
         except AppError as err:
             if err.status in (403, 409) and err.field is None and not is_reporter:
                 return _error_page(request, err)
-            f.add_app_error(form, err, lang)
+            if f.FIELD_MAP.get(err.field or "", err.field) in form.fields:
+                f.add_app_error(form, err, lang)
+            else:
+                # e.g. the case moved on meanwhile (a double tap): the form may be gone, say it on top
+                forms["action_error"] = err.text(lang)
         else:
             return redirect("reports:case_public", number=case.number)
     case.refresh_from_db()
+    status = 409 if forms.get("action_error") else 400
     return render(request, "reports/public/case.html", _case_context(request, case, is_reporter, forms=forms),
-                  status=400)
+                  status=status)
 
 
 # ---------------------------------------------------------------- public map and list
