@@ -196,3 +196,17 @@ def test_staff_records_forum_and_needs_and_works_a_need(client, tree, admin):
     assert "新增 20 个充电口" in text(client.get(url))
     client.force_login(make_staff("community_admin", tree.other_community))
     assert client.get(url).status_code == 403
+
+
+def test_admin_is_scoped_and_hides_anonymous_authors(client, tree, admin):
+    mine = make_suggestion(tree.community, actor=make_worker(), text="本社区的建议", is_anonymous=True)
+    make_suggestion(tree.other_community, text="别的社区的建议")
+    wish = make_wish(tree.community, text="待审心愿")
+    client.force_login(admin)
+    body = text(client.get("/admin/needs/suggestion/"))
+    assert f"/admin/needs/suggestion/{mine.pk}/" in body and "别的社区" not in body
+    detail = text(client.get(f"/admin/needs/suggestion/{mine.pk}/change/"))
+    assert "本社区的建议" in detail and "field-author" not in detail and "field-reply" in detail
+    resp = client.post("/admin/needs/wish/", {"action": "approve", "_selected_action": [wish.pk]})
+    assert resp.status_code == 302 and Wish.objects.get(pk=wish.pk).state == "public"
+    assert client.get("/admin/needs/need/").status_code == 200 and client.get("/admin/needs/forum/").status_code == 200
