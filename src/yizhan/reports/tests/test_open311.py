@@ -458,9 +458,13 @@ def test_open311_key_command():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_georeport_client_library(live_server, fmt):
+def test_georeport_client_library(live_server, fmt, monkeypatch):
     """``georeport`` (PyPI; GET only) reads our services, definitions and requests in
     both formats. Posting is done as every GeoReport client does it: a form POST."""
+    from django.db import connections
+
+    # the live server's request threads must not keep PostgreSQL sessions open past the test
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     georeport = pytest.importorskip("georeport")
     requests = pytest.importorskip("requests")
     tree = make_jurisdiction_tree()
