@@ -161,6 +161,7 @@ def test_dispatcher_filters_bulk_dispatches_and_publishes_a_redacted_photo(world
     page.get_by_text("已派遣 2 件案件").wait_for()
     assert {c.state for c in Case.objects.filter(pk__in=[a1.pk, a2.pk])} == {"dispatched"}
     assert "category=" + w.cat.code in page.url  # the filter is kept
+    page.screenshot(path=_shot("queue"), full_page=True)
 
     page.goto(live_server.url + f"/dispatch/c/{photo_case.number}/")
     box = page.locator(".redact").first
@@ -214,6 +215,8 @@ def test_console_is_usable_at_360_px(world, browser_page_factory, live_server):
     case = _submit(w)
     page = browser_page_factory()
     _login(page, live_server.url, "dispatcher_a", "/dispatch/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # the table scrolls in its box
+    page.screenshot(path=_shot("queue-phone"), full_page=True)
     page.locator(f"#queue tr[data-number='{case.number}'] a").click()
     page.wait_for_url(re.compile(rf"/dispatch/c/{case.number}/$"))
     page.locator("#act-accept").get_by_role("button", name="立案").click()
