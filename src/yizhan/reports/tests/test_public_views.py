@@ -522,3 +522,16 @@ def test_a_second_confirm_tap_says_why_on_top(client, world):
     assert 'class="alert alert-error" role="alert"' in text(resp)
     case.refresh_from_db()
     assert case.state == "verified"
+
+
+def test_me_too_on_a_case_closed_meanwhile_keeps_the_form_and_says_why(client, world):
+    near = submit(world, actor=world.other)
+    services.case_reject(actor=world.dispatcher, case=near, note="重复")
+    client.force_login(world.rider)
+    data = form_data(world)
+    resp = client.post("/reports/new/", {**data, "support": near.number})
+    assert resp.status_code == 400
+    body = text(resp)
+    assert 'class="alert alert-error"' in body
+    _assert_kept(body, data)
+    assert not CaseSupporter.objects.exists()

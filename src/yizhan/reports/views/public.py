@@ -246,16 +246,21 @@ def new(request):
                       _new_context(request, form, category=_category_by_code(initial.get("category", ""))))
 
     post = request.POST
-    support = (post.get("support") or "").strip()
-    if support:
-        return _support(request, support)
-
     form = f.ReportForm(post, request.FILES, categories=categories)
     category = _category_by_code(post.get("category", ""))
     details = _details_from_post(post, category)
     detail_errors: dict[str, str] = {}
     photos_sent = bool(request.FILES.getlist("photos"))
-    if form.is_valid():
+    support = (post.get("support") or "").strip()
+    if support:
+        try:
+            return _support(request, support)
+        except NotAuthenticated:
+            raise
+        except AppError as err:  # the case was closed or merged meanwhile: say so, keep the form
+            form.is_valid()
+            form.add_error(None, err.text(_lang(request)))
+    elif form.is_valid():
         d = form.cleaned_data
         lat, lng = d.get("lat"), d.get("lng")
         if (lat is None or lng is None) and d.get("place"):
@@ -272,7 +277,6 @@ def new(request):
             form.data["dup_checked"] = "1"
             ctx = _new_context(request, form, category=category, details=details, duplicates=dups,
                                photos_lost=photos_sent and not _is_htmx(request))
-            ctx["dup_step"] = True
             return _render_new(request, ctx)
         else:
             try:
