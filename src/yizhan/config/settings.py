@@ -194,6 +194,8 @@ YIZHAN_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("YIZHAN_NOTIFY_MAX_ATTEMPTS", "6
 YIZHAN_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("YIZHAN_NOTIFY_BACKOFF_SECONDS", "30"))
 YIZHAN_NOTIFY_BACKOFF_MAX_SECONDS = float(os.environ.get("YIZHAN_NOTIFY_BACKOFF_MAX_SECONDS", "3600"))
 YIZHAN_NOTIFY_LEASE_SECONDS = 300
+# After each commit that queued messages, enqueue the delivery task (off: only the scheduler's sweep sends).
+YIZHAN_NOTIFY_ENQUEUE = env_bool("YIZHAN_NOTIFY_ENQUEUE", True)
 YIZHAN_NOTIFY_SMS_BACKEND = os.environ.get("YIZHAN_NOTIFY_SMS_BACKEND", "")  # "" = YIZHAN_SMS_BACKEND
 YIZHAN_NOTIFY_FILE = os.environ.get("YIZHAN_NOTIFY_FILE", str(VAR_DIR / "notifications.log"))
 YIZHAN_PUBLIC_URL = os.environ.get("YIZHAN_PUBLIC_URL", "")  # makes links in SMS/WeChat/webhooks absolute
