@@ -385,7 +385,7 @@ def case_support(request: HttpRequest, number: str):
 
 def _case_for_action(actor, number: str) -> Case:
     """The reporter acts on their own case; everyone else through the staff scope."""
-    own = Case.objects.filter(number=number, reporter=actor).first() if actor.is_authenticated else None
+    own = selectors.cases_of_reporter(actor=actor).filter(number=number).first()
     if own is not None:
         return own
     return selectors.case_staff_get(actor=actor, number=number)
@@ -436,8 +436,14 @@ def case_action(request: HttpRequest, number: str, action: str):
 
 
 def _staff_detail_for_reporter(case: Case) -> dict:
-    """What a reporter gets back after acting on their own case: the public timeline."""
+    """What a reporter gets back after acting on their own case: the public timeline,
+    without staff names."""
     out = _staff_item(case)
+    out["assignee"] = None
+    timeline = [_event_out(e) for e in selectors.case_timeline(case=case, public_only=True)]
+    for event in timeline:
+        if event["action"] not in (CaseAction.SUBMIT, CaseAction.CONFIRM, CaseAction.EVALUATE, CaseAction.REOPEN):
+            event["actor"] = ""
     out.update({
         "description": case.description, "details": case.details or {}, "reporter": str(case.reporter),
         "reporter_phone": mask_phone(getattr(case.reporter, "phone", "") or ""), "contact_name": "",
@@ -445,7 +451,7 @@ def _staff_detail_for_reporter(case: Case) -> dict:
         "rating_comment": case.rating_comment, "parked_reason": case.parked_reason,
         "reject_reason": case.reject_reason, "merged_into": case.merged_into.number if case.merged_into_id else None,
         "photos": [_photo_out(p) for p in case.photos.all()],
-        "timeline": [_event_out(e) for e in selectors.case_timeline(case=case, public_only=True)],
+        "timeline": timeline,
         "actions": list(selectors.case_actions_for(actor=case.reporter, case=case)),
     })
     return out

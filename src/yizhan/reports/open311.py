@@ -348,8 +348,9 @@ def _comma(raw: str | None) -> list[str]:
 
 
 def _jurisdiction_scope(params):
-    """Optional ``jurisdiction_id``: a jurisdiction code narrows GET requests to its subtree."""
-    code = (params.get("jurisdiction_id") or "").strip()
+    """Optional ``jurisdiction_id`` (a jurisdiction code): it must exist (404, as the spec
+    says); on GET requests and updates it narrows the answer to that subtree."""
+    code = str(params.get("jurisdiction_id") or "").strip()
     if not code:
         return None
     from yizhan.jurisdictions.models import Jurisdiction
@@ -386,6 +387,7 @@ def discovery(request, fmt):
 @open311_view(("GET", "HEAD"))
 def service_list(request, fmt):
     """GET Service List: every active category."""
+    _jurisdiction_scope(request.GET)
     categories = Category.objects.filter(active=True).order_by("kind", "group", "sort", "code")
     return respond(fmt, [service_out(c) for c in categories], root="services", item="service")
 
@@ -393,6 +395,7 @@ def service_list(request, fmt):
 @open311_view(("GET", "HEAD"))
 def service_definition(request, fmt, code):
     """GET Service Definition: the category's extra fields as attributes."""
+    _jurisdiction_scope(request.GET)
     category = Category.objects.filter(code=code, active=True).first()
     if category is None:
         raise _bad(f"未知的 service_code：{code}", f"service_code not found: {code}", 404)
@@ -504,6 +507,7 @@ def _post_request(request, fmt):
         client = open311_client_authenticate(raw_key=api_key)
     except AppError as exc:
         raise Open311Error(403, _from_app_error(exc).description) from None
+    _jurisdiction_scope(params)
     code = (params.get("service_code") or "").strip()
     if not code:
         raise _bad("缺少 service_code", "service_code was not provided")
@@ -533,6 +537,8 @@ def _post_request(request, fmt):
         actor=None, category=category.code, lat=lat, lng=lng, description=description,
         details=_attributes(params, category), photos=photos, address=address[:200], source="open311",
         contact={k: v for k, v in contact.items() if v} or None, open311_client=client,
+        # an extension: a client's retry with the same Idempotency-Key returns the same request (200)
+        idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
     )
     case = result.case
     data = [{"service_request_id": case.number, "token": case.token,

@@ -369,6 +369,10 @@ def test_reporter_confirms_and_rates_closed_case_locked(client, tree, cat):
     client.force_login(reporter)
     resp = api_json(client, "post", f"{url}/confirm", {"note": "已修好"})
     assert resp.status_code == 200 and resp.json()["state"] == "verified"
+    body = resp.json()  # the reporter sees no staff names and only the public timeline
+    assert body["assignee"] is None and body["actions"] == []
+    assert {e["actor"] for e in body["timeline"] if e["action"] not in ("submit", "confirm")} == {""}
+    assert all(e["is_public"] for e in body["timeline"])
     dispatcher = case_dispatcher(case)
     client.force_login(dispatcher)
     assert api_json(client, "post", f"{url}/close", {}).json()["state"] == "closed"

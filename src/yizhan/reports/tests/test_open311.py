@@ -17,6 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from yizhan.core.errors import NotAuthenticated, PermissionDenied
 from yizhan.core.geo import cell_of
 from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
 from yizhan.reports import services
@@ -275,8 +276,15 @@ def test_get_requests_bad_input(client, cat, query, fmt):
     assert_o311_error(client.get(f"{BASE}/requests.{fmt}?{query}"), 400, fmt)
 
 
-def test_unknown_jurisdiction_id_404(client, cat):
-    assert_o311_error(client.get(f"{BASE}/requests.json?jurisdiction_id=nowhere"), 404)
+@pytest.mark.parametrize("path", ["requests.json", "services.json", "services/manhole.xml",
+                                  "servicerequestupdates.json"])
+def test_unknown_jurisdiction_id_404(client, cat, path):
+    fmt = path.rsplit(".", 1)[1]
+    assert "nowhere" in assert_o311_error(client.get(f"{BASE}/{path}?jurisdiction_id=nowhere"), 404, fmt)
+
+
+def test_known_jurisdiction_id_accepted(client, tree, cat):
+    assert len(j(client.get(f"{BASE}/services.json?jurisdiction_id={tree.city.code}"))) == 1
 
 
 def test_request_detail_and_token(client, tree, cat):
@@ -425,17 +433,16 @@ def test_keys_hashed_and_revocable():
     assert client.key_hash != raw and len(client.key_hash) == 64
     assert open311_client_authenticate(raw_key=raw) == client
     open311_client_revoke(actor=None, client=client)
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(PermissionDenied) as exc:
         open311_client_authenticate(raw_key=raw)
     assert exc.value.status == 403 and exc.value.code == "api_key_revoked"
-    with pytest.raises(Exception) as exc:
-        open311_client_authenticate(raw_key="o311_nope")
-    assert exc.value.code == "invalid_api_key"
+    for bad in ("o311_nope", "", "x" * 300):
+        with pytest.raises(NotAuthenticated) as exc:
+            open311_client_authenticate(raw_key=bad)
+        assert exc.value.code == "invalid_api_key"
 
 
 def test_keys_need_configure(tree):
-    from yizhan.core.errors import PermissionDenied
-
     with pytest.raises(PermissionDenied):
         open311_client_create(actor=make_staff("community_admin", tree.community), name="x")
     client, _ = open311_client_create(actor=make_staff("district_admin", tree.district), name="x")
@@ -499,3 +506,31 @@ def test_georeport_client_library(live_server, fmt, monkeypatch):
     number = resp.json()[0]["service_request_id"] if fmt == "json" else ET.fromstring(resp.content).find(
         "request/service_request_id").text
     assert api.get_service_request(number)["service_code"] == "manhole"
+
+
+@needs_submit
+def test_media_upload_idempotency_and_published_media_url(client, tree, cat, key):
+    from yizhan.reports.tests.factories import photo_upload
+
+    lat, lng = tree.point(tree.grid)
+    data = {"api_key": key, "service_code": "manhole", "lat": lat, "long": lng, "attribute[floor]": "1",
+            "media": photo_upload()}
+    resp = client.post(f"{BASE}/requests.json", data, headers={"Idempotency-Key": "retry-1"})
+    assert resp.status_code == 201, resp.content
+    case = Case.objects.get()
+    photo = case.photos.get()
+    # the same request again (a retry on a bad network): the same case, 200
+    data["media"] = photo_upload()
+    again = client.post(f"{BASE}/requests.json", data, headers={"Idempotency-Key": "retry-1"})
+    assert again.status_code == 200 and j(again)[0]["service_request_id"] == case.number
+    assert Case.objects.count() == 1
+    # unpublished photos never show; once approved (redacted copy) they do
+    (r,) = j(client.get(f"{BASE}/requests/{case.number}.json"))
+    assert r["media_url"] == ""
+    services.case_photo_approve(actor=make_staff("community_admin", tree.community), photo=photo)
+    photo.refresh_from_db()
+    (r,) = j(client.get(f"{BASE}/requests/{case.number}.json"))
+    assert r["media_url"] == f"http://testserver{photo.public_image.url}"
+    (u,) = j(client.get(f"{BASE}/servicerequestupdates.json"))
+    assert u["service_request_id"] == case.number and u["media_url"] == r["media_url"]
+    assert u["description"] == "上报"
