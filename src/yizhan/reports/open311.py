@@ -46,6 +46,7 @@ DEFAULT_DAYS = 90
 MAX_RESULTS = 1000
 MAX_IDS = 200
 ATTRIBUTE_RE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # XML element of one item of each list-valued key (the spec's names).
 XML_ITEM = {"attributes": "attribute", "values": "value", "endpoints": "endpoint", "formats": "format"}
@@ -85,7 +86,7 @@ def _xml_value(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return XML_ILLEGAL.sub("", str(value))  # characters XML 1.0 cannot carry
 
 
 def _xml_fill(parent: ET.Element, data: dict) -> None:

@@ -288,11 +288,12 @@ def test_known_jurisdiction_id_accepted(client, tree, cat):
 
 
 def test_request_detail_and_token(client, tree, cat):
-    case = _case(tree, cat)
+    case = _case(tree, cat, description="控制字符\x01\x0b也能解析 <b>&amp;</b>")
     (r,) = j(client.get(f"{BASE}/requests/{case.number}.json"))
     assert r["service_request_id"] == case.number and set(r) == REQUEST_KEYS
     root = x(client.get(f"{BASE}/requests/{case.number}.xml"))
     assert root.find("request/service_request_id").text == case.number
+    assert root.find("request/description").text == "控制字符也能解析 <b>&amp;</b>"
     assert_o311_error(client.get(f"{BASE}/requests/19990101-000000.json"), 404)
     assert_o311_error(client.get(f"{BASE}/requests/19990101-000000.xml"), 404, "xml")
 
