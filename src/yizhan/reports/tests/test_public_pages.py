@@ -225,6 +225,23 @@ def test_report_form_keeps_photos_and_text_after_a_server_error(world, browser_p
     assert case.lat == pytest.approx(moved, abs=1e-6)
 
 
+def test_seeded_taxonomy_fits_a_360_px_phone(browser_page_factory, live_server):
+    make_jurisdiction_tree()
+    services.category_taxonomy_load()
+    page = browser_page_factory()
+    _login_as(page, live_server, make_worker())
+    page.goto(live_server.url + "/reports/new/?category=manhole_cover")
+    page.locator("#id_details_cover_type").wait_for()  # the preselected category's extra field
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    tiles = page.locator("label.cat")
+    assert tiles.count() > 30
+    box = tiles.first.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44  # big enough for a thumb in gloves
+    page.screenshot(path=_shot("taxonomy"), full_page=True)
+    page.goto(live_server.url + "/reports/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
 def _shot(name: str) -> str:
     import os
     import tempfile

@@ -115,11 +115,14 @@ def _category_groups(categories, lang: str) -> list[dict]:
     for c in categories:
         key = (c.kind, c.group)
         if key not in groups:
-            groups[key] = {"kind": c.kind, "code": c.group, "name": _name(c, lang, "group_name"), "items": []}
+            groups[key] = {"kind": c.kind, "code": c.group, "name": _name(c, lang, "group_name"), "items": [],
+                           "first": c.pk}
+        groups[key]["first"] = min(groups[key]["first"], c.pk)
         groups[key]["items"].append({"code": c.code, "name": _name(c, lang), "icon": c.icon,
                                      "description": _name(c, lang, "description"),
                                      "is_hazard": c.is_hazard})
-    return list(groups.values())
+    # Classes in the order the taxonomy lists them (loaded in file order), not alphabetically.
+    return sorted(groups.values(), key=lambda g: g["first"])
 
 
 def _extra_fields(category, lang: str, values: dict | None = None, errors: dict | None = None) -> list[dict]:
