@@ -363,7 +363,20 @@ def test_admin_departments_scoped_and_cases_read_only(client, tree, admin):
     assert resp.status_code == 302 and Department.objects.filter(code="river", jurisdiction=tree.district).exists()
     assert AuditLog.objects.filter(object_type="reports.department", action="create").exists()
     assert client.get(f"/admin/reports/department/{mine.pk}/change/").status_code == 200
-    # cases: no add, no change form fields, no delete, whoever asks
+    # cases: read-only (the state moves only through the workflow services), scoped, no contact details
+    from yizhan.reports.tests.factories import make_case
+
+    case = make_case(jurisdiction=tree.grid, contact={"name": "张三", "phone": "13900001111"})
+    far_case = make_case(jurisdiction=tree.far_grid)
+    body = html(client.get("/admin/reports/case/"))
+    assert case.number in body and far_case.number not in body
+    resp = client.get(f"/admin/reports/case/{case.pk}/change/")
+    assert resp.status_code == 200
+    body = html(resp)
+    assert case.number in body and 'name="state"' not in body and "13900001111" not in body
+    resp = client.post(f"/admin/reports/case/{case.pk}/change/", {"state": "closed"})
+    assert resp.status_code == 403 and Case.objects.get(pk=case.pk).state == "submitted"
+    assert client.get(f"/admin/reports/case/{far_case.pk}/change/").status_code == 302
     root = make_superuser()
     client.force_login(root)
     assert client.get("/admin/reports/case/add/").status_code == 403
