@@ -52,6 +52,7 @@ class DemoSummary:
     stations_total: int = 0
     workers: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
+    reports: object = None  # reports.demo.DemoReportsSummary
 
 
 def _load_json(name: str):
@@ -209,6 +210,11 @@ def demo_load(*, stdout=None) -> DemoSummary:
     # 5. A little life: gifts, check-ins, condition reports and reviews at a few stations.
     if summary.stations_created:
         _demo_activity(rng, admin)
+
+    # 6. Snap-and-report cases from the seeds, through the case services (reports/demo.py).
+    from yizhan.reports.demo import reports_demo_load
+
+    summary.reports = reports_demo_load(admin=admin, stdout=stdout)
 
     # 7. Needs forums, suggestions and wishes from the seeds (needs/demo.py).
     from yizhan.needs.demo import needs_demo_load
