@@ -135,7 +135,7 @@ def grid_duty_users_at(*, grid, at: datetime) -> list:
 def category_settings_list(*, actor) -> QuerySet:
     """Every category, inactive ones too, for the settings page (configure anywhere)."""
     permissions.require(actor, CONFIGURE)
-    return Category.objects.all()
+    return Category.objects.order_by("kind", "sort", "code")  # the taxonomy's own order (sort is global)
 
 
 def reply_template_list(*, actor) -> QuerySet:

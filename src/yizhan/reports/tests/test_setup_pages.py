@@ -405,6 +405,8 @@ def test_admin_edits_a_time_limit_and_adds_a_holiday_at_360px(browser_page_facto
     page.wait_for_url(re.compile(r"/dispatch/settings/categories/$"))
     card = page.locator("[data-code='exposed_rubbish']")
     assert "4 工作小时" in card.inner_text()
+    assert _fits(page), "the category list scrolls sideways at 360 px"
+    page.screenshot(path=_shot("categories"))
     card.get_by_role("link", name="暴露垃圾").click()
     page.wait_for_url(re.compile(r"/categories/exposed_rubbish/$"))
 
@@ -420,6 +422,7 @@ def test_admin_edits_a_time_limit_and_adds_a_holiday_at_360px(browser_page_facto
     page.get_by_text("已保存类别").wait_for()
     assert Category.objects.get(code="exposed_rubbish").handle_minutes == 120
     assert _fits(page), "the category page scrolls sideways at 360 px"
+    page.screenshot(path=_shot("category"), full_page=True)
 
     page.goto(live_server.url + "/dispatch/settings/calendar/")
     page.get_by_label("日期").fill("2026-10-01")
