@@ -22,7 +22,6 @@ from yizhan.core.audit import audit_record
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
 from yizhan.core.geo import haversine_m
 from yizhan.core.models import AuditAction
-from yizhan.core.pii import mask_phone
 from yizhan.reports import errors as E
 from yizhan.reports import workflow
 from yizhan.reports.choices import CaseAction, CaseState
@@ -116,8 +115,8 @@ def public_reporter_name(case: Case) -> str:
     if case.is_anonymous or user is None:
         return "匿名"
     name = (user.display_name or "").strip()
-    if not name or name.isdigit():
-        return mask_phone(user.phone) if user.phone else "匿名"
+    if not name or name.isdigit() or name == user.get_username():
+        return "匿名"  # no chosen name: never fall back to a login name or a phone
     return name[0] + "**"
 
 

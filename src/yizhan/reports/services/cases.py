@@ -1262,6 +1262,21 @@ def _warn(case_id: int, now: datetime) -> bool:
     return True
 
 
+def _next_escalation_at(case: Case, spec) -> datetime:
+    """When the case reaches its next escalation level: the deadline for level 1, one
+    more full stage (in the stage's clock) for each level after that."""
+    if case.escalation_level <= 0:
+        return case.stage_due_at
+    key = ("esc", case.pk, case.stage_started_at, case.stage_due_at, case.escalation_level)
+    hit = _warn_memo.get(key)
+    if hit is None:
+        stage = max(1.0, _stage_minutes(case, spec))
+        hit = _deadline(case, case.stage_due_at, stage * case.escalation_level, spec)
+        with _memo_lock:
+            _warn_memo[key] = hit
+    return hit
+
+
 def _escalate(case_id: int, now: datetime) -> bool:
     with transaction.atomic():
         c = _lock(case_id)
@@ -1306,21 +1321,27 @@ def case_clocks_check(*, now: datetime | None = None) -> dict:
     stage). Idempotent: each case row is re-checked under its lock."""
     now = now or timezone.now()
     warned = escalated = 0
-    open_q = Case.objects.filter(state__in=OPEN_STATES, stage_due_at__isnull=False)
-    overdue_ids = list(open_q.filter(stage_due_at__lte=now).values_list("pk", flat=True).order_by("stage_due_at"))
-    for pk in overdue_ids:
-        escalated += _escalate(pk, now)
-    candidates = (
-        open_q.filter(stage_due_at__gt=now, warned_at__isnull=True, stage_started_at__isnull=False)
-        .select_related("category", "jurisdiction").only(
-            "pk", "stage_started_at", "stage_due_at", "category__clock", "jurisdiction__path", "jurisdiction__code"
-        )
+    fields = ("pk", "stage_started_at", "stage_due_at", "escalation_level", "category__clock",
+              "jurisdiction__path", "jurisdiction__code")
+    open_q = (
+        Case.objects.filter(state__in=OPEN_STATES, stage_due_at__isnull=False, stage_started_at__isnull=False)
+        .select_related("category", "jurisdiction").only(*fields)
     )
     specs: dict[str, object] = {}
-    for case in candidates.iterator(chunk_size=500):
+
+    def spec_of(case):
         spec = specs.get(case.jurisdiction.path)
         if spec is None:
             spec = specs[case.jurisdiction.path] = _spec(case)
-        if _warn_at(case, spec) <= now:
+        return spec
+
+    overdue = 0
+    # overdue cases: only those whose next level is due are locked and escalated
+    for case in open_q.filter(stage_due_at__lte=now).order_by("stage_due_at").iterator(chunk_size=500):
+        overdue += 1
+        if _next_escalation_at(case, spec_of(case)) <= now:
+            escalated += _escalate(case.pk, now)
+    for case in open_q.filter(stage_due_at__gt=now, warned_at__isnull=True).iterator(chunk_size=500):
+        if _warn_at(case, spec_of(case)) <= now:
             warned += _warn(case.pk, now)
-    return {"warned": warned, "escalated": escalated, "overdue": len(overdue_ids)}
+    return {"warned": warned, "escalated": escalated, "overdue": overdue}

@@ -251,3 +251,23 @@ def test_extension_request_and_approval_move_the_deadline_in_working_time(clock,
 
 def test_time_of_day_helper_sanity():
     assert sh(2026, 11, 23, 9).astimezone(UTC).time() == time(1, 0)
+
+
+def test_the_clock_job_is_registered_every_minute():
+    from yizhan.core import scheduler
+    from yizhan.reports import jobs
+
+    job = scheduler.REGISTRY["yizhan.reports.jobs.case_clocks"]
+    assert job.seconds == 60 and job.func is jobs.case_clocks
+
+
+def test_many_overdue_cases_are_escalated_once_per_level(clock, tree):
+    cat = make_category("litter", accept_minutes=60)
+    make_staff("street_admin", tree.street)
+    cases = [submit_at(clock, sh(2026, 11, 23, 9, 0), cat, tree) for _ in range(3)]
+    clock.set(sh(2026, 11, 23, 10, 30))
+    assert svc.case_clocks_check() == {"warned": 0, "escalated": 3, "overdue": 3}
+    assert svc.case_clocks_check() == {"warned": 0, "escalated": 0, "overdue": 3}
+    clock.set(sh(2026, 11, 23, 11, 0))  # one full stage (60 working minutes) after the deadline
+    assert svc.case_clocks_check()["escalated"] == 3
+    assert {c.escalation_level for c in type(cases[0]).objects.all()} == {2}
