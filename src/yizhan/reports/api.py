@@ -200,14 +200,21 @@ def _body(request: HttpRequest, schema, *, json_fields: tuple[str, ...] = ()):
     return _validate(schema, _json_body(request)), []
 
 
-def _multipart_doc(schema, *, files: bool = True) -> dict:
+def _multipart_doc(schema, *, files: bool = True, idempotency: bool = False) -> dict:
     props = dict(schema.model_json_schema().get("properties", {}))
     if files:
         props["photos"] = {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": MAX_PHOTOS}
-    return {"requestBody": {"content": {
+    doc: dict = {"requestBody": {"required": True, "content": {
         "application/json": {"schema": schema.model_json_schema()},
         "multipart/form-data": {"schema": {"type": "object", "properties": props}},
     }}}
+    if idempotency:
+        doc["parameters"] = [{
+            "in": "header", "name": "Idempotency-Key", "required": False,
+            "schema": {"type": "string", "maxLength": 64},
+            "description": "A retry with the same key and content returns the same case (200)",
+        }]
+    return doc
 
 
 # ---- categories ------------------------------------------------------------------------------------------
@@ -262,7 +269,7 @@ def duplicates(request: HttpRequest, category: str = "", lat: str | None = None,
 
 
 @router.post("/cases", response={200: S.SubmitOut, 201: S.SubmitOut},
-             openapi_extra=_multipart_doc(S.CaseIn),
+             openapi_extra=_multipart_doc(S.CaseIn, idempotency=True),
              summary="Report a problem: JSON or multipart with up to 3 photos; Idempotency-Key header (logged in)")
 def case_submit(request: HttpRequest):
     actor = _require_login(request)
