@@ -519,3 +519,29 @@ def test_follow_up_needs_its_record(client, world):
     resp = client.post(f"/dispatch/c/{case.number}/act/follow_up/", {"follow_up-note": "电话回访，满意"})
     assert resp.status_code == 302
     assert CaseEvent.objects.filter(case=case, action="follow_up", note="电话回访，满意").exists()
+
+
+def test_every_staff_url_needs_login_and_the_right_role(client, world):
+    case = services.case_submit(actor=world.reporter, category=world.cat.code, lat=world.lat + 0.001,
+                                lng=world.lng, photos=[jpeg()]).case
+    photo = case.photos.get()
+    gets = ["/work/", f"/work/c/{case.number}/", f"/work/photos/{photo.pk}/", "/dispatch/",
+            f"/dispatch/c/{case.number}/", f"/dispatch/photos/{photo.pk}/"]
+    posts = [f"/work/c/{case.number}/act/start/", "/dispatch/bulk/", f"/dispatch/c/{case.number}/act/accept/",
+             f"/dispatch/photos/{photo.pk}/approve/", f"/dispatch/photos/{photo.pk}/unpublish/"]
+    before = snapshot()
+    for url in gets + posts:
+        resp = client.post(url, {"cases": [case.number]}) if url in posts else client.get(url)
+        assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/"), url
+    client.force_login(world.worker)  # logged in, no staff role
+    for url in gets + posts:
+        resp = client.post(url, {"cases": [case.number]}) if url in posts else client.get(url)
+        assert resp.status_code == 403, url
+        assert "无法完成" in text(resp)
+    client.force_login(world.admin_b)  # the right role, another community
+    assert f'data-number="{case.number}"' not in text(client.get("/dispatch/", {"state": "all", "q": case.number}))
+    for url in gets[4:] + posts[1:]:
+        resp = client.post(url, {"cases": [case.number]}) if url in posts else client.get(url)
+        assert resp.status_code in (400, 403), url
+    assert snapshot() == before
+    assert CasePhoto.objects.get(pk=photo.pk).approved_at is None

@@ -33,6 +33,7 @@ from yizhan.core import permissions
 from yizhan.core.errors import (
     AppError,
     InvalidTransition,
+    Message,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
@@ -310,12 +311,13 @@ def _act(request, number, action, *, page: str):
             kw["assignee"] = next((u for u, _label in assignees if u.pk == cd.get("assignee")), None)
         try:
             if action == CaseAction.MERGE:
-                into = selectors.case_staff_get(actor=request.user, number=cd["into"].strip())
+                try:
+                    into = selectors.case_staff_get(actor=request.user, number=cd["into"].strip())
+                except (NotFound, PermissionDenied):
+                    raise MergeTargetMissing() from None
                 services.case_merge(actor=request.user, case=case, into=into, note=kw["note"])
             else:
                 services.case_act(actor=request.user, case=case, action=action, **kw)
-        except NotFound:
-            form.add_error("into" if action == CaseAction.MERGE else None, _("找不到该案件"))
         except InvalidTransition as err:
             # Someone else acted first (or the state moved on): the message and the fresh case.
             case = selectors.case_staff_get(actor=request.user, number=number)
@@ -334,6 +336,14 @@ def _act(request, number, action, *, page: str):
                 return _render_case(request, case, page=page)
             return redirect(url_name, number=number)
     return _render_case(request, case, page=page, bound=(action, form), status=400)
+
+
+class MergeTargetMissing(AppError):
+    code = "invalid_merge"
+    message = Message("找不到该案件（或不在您的辖区）", "No such case in your area")
+
+    def __init__(self):
+        super().__init__(field="into")
 
 
 def _photo_response(request, photo_id):
