@@ -293,6 +293,9 @@ def test_staff_list_scoped(client, tree, cat, admin, other_admin):
     assert {c["number"] for c in body["items"]} == {a.number, b.number}
     assert client.get(f"{BASE}/cases?state=closed").json()["count"] == 0
     assert client.get(f"{BASE}/cases?state=closed,submitted&jurisdiction={tree.community.code}").json()["count"] == 1
+    assert client.get(f"{BASE}/cases?overdue=true").json()["count"] == 0
+    assert client.get(f"{BASE}/cases?overdue=false&q={a.number}").json()["items"][0]["number"] == a.number
+    assert client.get(f"{BASE}/cases?assignee=me").json()["count"] == 0
 
 
 def test_staff_detail_matrix_audited_masked(client, tree, cat, admin, other_admin):
@@ -553,6 +556,7 @@ def test_figures_matrix(client, tree, cat, admin):
     assert body["totals"]["cases"] == 1 and body["rows"][0]["category"] == "manhole"
     client.force_login(make_staff("community_admin", tree.far_community))
     assert client.get(f"{BASE}/figures").json()["totals"]["cases"] == 0
+    check_matrix(client, "get", f"{BASE}/figures.xlsx", wrong_role=make_worker())
     client.force_login(admin)
     resp = client.get(f"{BASE}/figures.xlsx?since=2026-01-01")
     assert resp.status_code == 200 and resp.content[:2] == b"PK"
