@@ -423,3 +423,91 @@ def test_excel_download_is_audited(world, client):
     assert wb.worksheets[0].cell(row=wb.worksheets[0].max_row, column=5).value == 7
     log = AuditLog.objects.filter(action="export", object_type="reports.figures").latest("id")
     assert log.actor == admin and log.changes["since"] == "2026-11-01" and log.changes["until"] == "2026-11-30"
+
+
+# ---------------------------------------------------------------- through the real services
+
+
+def _jpeg():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (120, 160, 90)).save(buf, "JPEG")
+    return SimpleUploadedFile("after.jpg", buf.getvalue(), content_type="image/jpeg")
+
+
+def test_figures_of_cases_driven_through_the_services(monkeypatch, settings, tmp_path):
+    """Two cases walked through the workflow services at chosen moments (the services read
+    ``timezone.now()``; the test moves it): the figures are exactly the elapsed hours."""
+    from django.utils import timezone
+
+    from yizhan.reports import services
+    from yizhan.reports.tests.factories import make_grid_worker
+
+    settings.MEDIA_ROOT = tmp_path
+    now = {"at": T0}
+    monkeypatch.setattr(timezone, "now", lambda: now["at"])
+
+    def at(hours_from_t0):
+        now["at"] = T0 + H(hours_from_t0)
+
+    tree = make_jurisdiction_tree()
+    make_department(jurisdiction=tree.district, code="urban", name="城市管理局")
+    make_category("fig_svc", name="暴露垃圾", department_code="urban", clock="natural",
+                  accept_minutes=600, dispatch_minutes=600, handle_minutes=6000, verify_minutes=600,
+                  close_minutes=600)
+    worker = make_grid_worker(tree.grid)
+    centre = make_staff("community_admin", tree.community)
+    reporter = make_worker()
+    lat, lng = tree.point(tree.grid)
+
+    at(0)
+    one = services.case_submit(actor=reporter, category="fig_svc", lat=lat, lng=lng, idempotency_key="a").case
+    at(0.25)
+    two = services.case_submit(actor=reporter, category="fig_svc", lat=lat, lng=lng + 0.001,
+                               idempotency_key="b").case
+    at(1)
+    services.case_accept(actor=centre, case=one)
+    at(3.25)
+    services.case_accept(actor=centre, case=two)           # two: accept 3 h
+    at(3)
+    services.case_dispatch(actor=centre, case=one)         # one: dispatch 2 h
+    assert one.assignee == worker and one.department.code == "urban"
+    at(4.25)
+    services.case_dispatch(actor=centre, case=two)         # two: dispatch 1 h
+    at(3.5)
+    services.case_start(actor=worker, case=one)
+    at(6.5)
+    services.case_handle(actor=worker, case=one, photos=[_jpeg()])   # one: handle 3.5 h
+    at(7.5)
+    services.case_verify(actor=centre, case=one)
+    at(8)
+    services.case_close(actor=centre, case=one)            # one: close 8 h
+    at(9)
+    services.case_evaluate(actor=reporter, case=one, rating=4)
+    at(5)
+    services.case_start(actor=worker, case=two)
+    at(9.25)
+    services.case_handle(actor=worker, case=two, photos=[_jpeg()])   # two: handle 5 h
+    at(10)
+    services.case_reopen(actor=reporter, case=two, note="还是没修好")
+    at(11)
+    services.case_handle(actor=worker, case=two, photos=[_jpeg()])
+    at(12)
+    services.case_confirm(actor=reporter, case=two)
+    at(12.75)
+    services.case_close(actor=centre, case=two)            # two: close 12.5 h
+
+    admin = make_staff("district_admin", tree.district)
+    f = case_figures(actor=admin)
+    r = row(f["rows"], "urban", "fig_svc")
+    assert r["cases"] == 2
+    assert r["accept_p50_h"] == pytest.approx(2) and r["accept_p90_h"] == pytest.approx(2.8)   # [1, 3]
+    assert r["dispatch_p50_h"] == pytest.approx(1.5) and r["dispatch_p90_h"] == pytest.approx(1.9)  # [2, 1]
+    assert r["handle_p50_h"] == pytest.approx(4.25) and r["handle_p90_h"] == pytest.approx(4.85)  # [3.5, 5]
+    assert r["close_p50_h"] == pytest.approx(10.25) and r["close_p90_h"] == pytest.approx(12.05)  # [8, 12.5]
+    assert r["reopen_rate"] == pytest.approx(0.5)
+    assert r["overdue_rate"] == 0
+    assert r["satisfaction"] == pytest.approx(4) and r["rated"] == 1
+    assert f["totals"]["cases"] == 2
