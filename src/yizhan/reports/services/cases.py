@@ -140,6 +140,8 @@ PRIVATE_ACTIONS = {
     A.TRANSFER, A.RETURN, A.REQUEST_EXTENSION, A.DECIDE_EXTENSION, A.FOLLOW_UP, A.ESCALATE, A.SUPPORT,
     A.PARK, A.UNPARK,
 }
+# States in which a handler may ask for more time (a pending request lapses outside them).
+EXTENSIBLE = (S.DISPATCHED, S.IN_PROGRESS)
 MILESTONES = {
     S.ACCEPTED: "accepted_at",
     S.DISPATCHED: "dispatched_at",
@@ -421,9 +423,15 @@ def _transition(*, actor, case: Case, action: str, note="", photos=(), system: b
         milestone = MILESTONES.get(step.to_state)
         if milestone and getattr(locked, milestone) is None and step.to_state != step.from_state:
             setattr(locked, milestone, now)
-        if _restarts_clock(step.from_state, step.to_state, action):
+        restarted = _restarts_clock(step.from_state, step.to_state, action)
+        if restarted:
             _clock_start(locked, now)
         locked.save()
+        if step.from_state in EXTENSIBLE and (restarted or step.to_state not in EXTENSIBLE):
+            # the stage the extension was asked for is over: the request lapses
+            ExtensionRequest.objects.filter(case=locked, state=ExtensionState.PENDING).update(
+                state=ExtensionState.DENIED, decided_at=now, decision_note="案件已流转，申请自动失效 (lapsed)"
+            )
         kinds_sorted = sorted(k for k in kinds if k in allowed)
         event = CaseEvent.objects.create(
             case=locked, action=action, from_state=step.from_state, to_state=step.to_state,

@@ -271,3 +271,21 @@ def test_many_overdue_cases_are_escalated_once_per_level(clock, tree):
     clock.set(sh(2026, 11, 23, 11, 0))  # one full stage (60 working minutes) after the deadline
     assert svc.case_clocks_check()["escalated"] == 3
     assert {c.escalation_level for c in type(cases[0]).objects.all()} == {2}
+
+
+def test_a_pending_extension_lapses_when_the_stage_ends(clock, tree, cat):
+    dept = make_department(jurisdiction=tree.district, code="urban")
+    admin = make_staff("community_admin", tree.community)
+    case = submit_at(clock, sh(2026, 11, 23, 9, 0), cat, tree)
+    svc.case_accept(actor=admin, case=case)
+    svc.case_dispatch(actor=admin, case=case, department=dept)
+    handler = make_handler(dept)
+    svc.case_start(actor=handler, case=case)
+    req = svc.case_request_extension(actor=handler, case=case, minutes=60, note="等配件")
+    from yizhan.reports.tests.factories import photo_upload
+
+    svc.case_handle(actor=handler, case=case, photos=[photo_upload()])
+    req.refresh_from_db()
+    assert req.state == "denied" and "lapsed" in req.decision_note
+    svc.case_reopen(actor=case.reporter, case=case, note="没修好")
+    assert svc.case_request_extension(actor=handler, case=case, minutes=30, note="再给半小时").state == "pending"

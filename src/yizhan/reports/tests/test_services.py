@@ -592,3 +592,18 @@ def test_concurrent_replays_and_submissions():
     assert all(not isinstance(r, Exception) for r in results), results
     numbers = list(Case.objects.values_list("number", flat=True))
     assert len(numbers) == 7 == len(set(numbers))
+
+
+def test_stored_and_public_copies_carry_no_exif_gps(tree, cat, dispatcher, reporter):
+    img = Image.new("RGB", (64, 48), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    exif[0x8825] = {1: "N", 2: (31.0, 20.0, 0.0), 3: "E", 4: (120.0, 25.0, 0.0)}
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    case = submit(tree, reporter, cat, photos=[SimpleUploadedFile("gps.jpg", buf.getvalue())]).case
+    photo = svc.case_photo_approve(actor=dispatcher, photo=case.photos.get())
+    for f in (photo.image, photo.public_image):
+        f.open("rb")
+        assert not Image.open(io.BytesIO(f.read())).getexif()
+        f.close()
