@@ -211,13 +211,14 @@ def test_report_form_keeps_photos_and_text_after_a_server_error(world, browser_p
     moved = float(page.input_value("#id_lat"))
     assert moved == pytest.approx(tree.community.center_lat + 0.00005, abs=1e-6)
     # more than 3 photos: the 4th is refused on the phone already
-    page.set_input_files("#id_photos", files=[
+    page.set_input_files("#id_photos_gallery", files=[
         {"name": f"b{i}.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps((i * 40, 0, 0))} for i in range(3)])
     assert page.locator("#photo-previews li").count() == 3
     assert "最多 3 张" in page.locator("#photos-client-error").inner_text()
     page.locator("#photo-previews li").nth(1).get_by_role("button").click()
     page.locator("#photo-previews li").nth(1).get_by_role("button").click()
     assert page.evaluate("document.getElementById('id_photos').files.length") == 1
+    assert page.evaluate("document.getElementById('id_photos_gallery').files.length") == 0
     page.get_by_role("button", name="提交上报").click()
     page.wait_for_url(re.compile(r"/reports/c/\d{8}-\d{6}/$"))
     case = Case.objects.get()

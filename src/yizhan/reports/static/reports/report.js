@@ -56,7 +56,7 @@
         usePoint(pos.coords.latitude, pos.coords.longitude, "located", true);
       }, function () { status("denied"); }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 });
     }
-    if (photoInput()) photoInput().classList.add("enhanced");
+    Array.prototype.forEach.call(document.querySelectorAll(".photo-input"), function (i) { i.classList.add("enhanced"); });
     if (ymap) ymap.onPick(function (a, b) { usePoint(a, b, "picked", false); });
     var btn = $("locate-btn");
     if (btn) { btn.hidden = false; btn.addEventListener("click", locate); }
@@ -80,8 +80,8 @@
     function photoInput() { return $("id_photos"); }
     function photoError(msg) { var e = $("photos-client-error"); if (!e) return; e.textContent = msg || ""; e.hidden = !msg; }
     function syncInput() {
-      try { var dt = new DataTransfer(); files.forEach(function (f) { dt.items.add(f); }); photoInput().files = dt.files; }
-      catch (e) { /* old browser: the input keeps its last pick */ }
+      try { var dt = new DataTransfer(); files.forEach(function (f) { dt.items.add(f); }); photoInput().files = dt.files; return true; }
+      catch (e) { return false; /* old browser: each input keeps its last pick */ }
     }
     function previews() {
       var ul = $("photo-previews"); if (!ul) return;
@@ -97,8 +97,8 @@
         li.appendChild(img); li.appendChild(rm); ul.appendChild(li);
       });
     }
-    function onPhotos() {
-      var input = photoInput(), T = $("photo-previews").dataset, max = +form().dataset.maxPhotos || 3, msg = "";
+    function onPhotos(input) {
+      var T = $("photo-previews").dataset, max = +form().dataset.maxPhotos || 3, msg = "";
       Array.prototype.forEach.call(input.files || [], function (f) {
         var seen = files.some(function (g) { return g.name === f.name && g.size === f.size && g.lastModified === f.lastModified; });
         if (seen) return;
@@ -107,7 +107,9 @@
         if (files.length >= max) { msg = T.tooMany; return; }
         files.push(f);
       });
-      syncInput(); previews(); photoError(msg);
+      // The camera input carries every photo; the gallery one only hands its picks over.
+      if (syncInput() && input !== photoInput()) input.value = "";
+      previews(); photoError(msg);
     }
 
     function counter() {
@@ -119,7 +121,7 @@
     document.addEventListener("change", function (e) {
       var t = e.target; if (!form() || !form().contains(t)) return;
       if (t.name === "category") { loadFields(); checkDuplicates(); }
-      else if (t.name === "photos") onPhotos();
+      else if (t.name === "photos") onPhotos(t);
       else if (t.name === "place" && t.value) {
         var o = t.options[t.selectedIndex];
         usePoint(parseFloat(o.dataset.lat), parseFloat(o.dataset.lng), "picked", true);
