@@ -24,7 +24,7 @@ from yizhan.core.geo import haversine_m
 from yizhan.core.models import AuditAction
 from yizhan.reports import errors as E
 from yizhan.reports import workflow
-from yizhan.reports.choices import CaseAction, CaseState
+from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
 from yizhan.reports.models import (
     FINISHED_STATES,
     OPEN_STATES,
@@ -32,6 +32,7 @@ from yizhan.reports.models import (
     CaseEvent,
     Category,
     DepartmentMember,
+    ExtensionRequest,
     ReplyTemplate,
 )
 
@@ -346,11 +347,17 @@ def case_actions_for(*, actor, case: Case) -> list[str]:
     if not kinds:
         return []
     out = []
+    pending = None
     for action in workflow.actions_from(case.state):
         if action in NOT_OFFERED:
             continue
         _to, allowed = workflow.TRANSITIONS[(case.state, action)]
         if kinds & allowed:
+            if action in (CaseAction.REQUEST_EXTENSION, CaseAction.DECIDE_EXTENSION):
+                if pending is None:
+                    pending = ExtensionRequest.objects.filter(case=case, state=ExtensionState.PENDING).exists()
+                if pending != (action == CaseAction.DECIDE_EXTENSION):
+                    continue
             if action == CaseAction.REOPEN and case.state in FINISHED_STATES and case.closed_at:
                 last = case.events.filter(action=CaseAction.CLOSE).order_by("-at").values_list("at", flat=True).first()
                 if timezone.now() - (last or case.closed_at) > timedelta(days=workflow.REOPEN_DAYS):

@@ -508,7 +508,11 @@ def test_inbox_actions_public_list_counts_and_mine(tree, cat, dispatcher, dept, 
     assert {c.pk for c in sel.case_inbox(actor=member)} == {a.pk, b.pk}
     assert list(sel.case_inbox(actor=make_grid_worker(tree.grids[1]))) == []
     assert sel.case_actions_for(actor=worker, case=a) == ["start", "return", "request_extension"]
+    assert sel.case_actions_for(actor=dispatcher, case=a) == ["transfer", "park"]
+    svc.case_request_extension(actor=worker, case=a, minutes=30, note="等配件")
     assert sel.case_actions_for(actor=dispatcher, case=a) == ["transfer", "decide_extension", "park"]
+    assert sel.case_actions_for(actor=worker, case=a) == ["start", "return"]
+    svc.case_decide_extension(actor=dispatcher, case=a, approve=False)
     assert sel.case_actions_for(actor=reporter, case=a) == []
     assert sel.case_actions_for(actor=None, case=a) == []
     c = submit(tree, reporter, cat).case
@@ -526,7 +530,7 @@ def test_inbox_actions_public_list_counts_and_mine(tree, cat, dispatcher, dept, 
     assert sel.case_staff_list(actor=worker, filters={"assignee": "me"}).count() == 2
     assert sel.case_staff_list(actor=dispatcher, filters={"overdue": "1"}).count() == 0
     timeline = sel.case_timeline(case=a)
-    assert [e.action for e in timeline] == ["submit", "accept", "dispatch"]
+    assert [e.action for e in timeline] == ["submit", "accept", "dispatch", "request_extension", "decide_extension"]
 
 
 # ---- concurrency (PostgreSQL: real row locks) -----------------------------------------------
@@ -607,3 +611,16 @@ def test_stored_and_public_copies_carry_no_exif_gps(tree, cat, dispatcher, repor
         f.open("rb")
         assert not Image.open(io.BytesIO(f.read())).getexif()
         f.close()
+
+
+def test_reply_templates_for_scope(tree, dispatcher):
+    from yizhan.reports.models import ReplyTemplate
+
+    everywhere = ReplyTemplate.objects.create(action="reject", title="非公共区域", text="……")
+    district = ReplyTemplate.objects.create(jurisdiction=tree.district, action="reject", title="区", text="……")
+    mine = ReplyTemplate.objects.create(jurisdiction=tree.community, action="reject", title="社区", text="……")
+    ReplyTemplate.objects.create(jurisdiction=tree.other_community, action="reject", title="别的社区", text="……")
+    ReplyTemplate.objects.create(action="close", title="结案", text="……")
+    got = set(sel.reply_templates_for(actor=dispatcher, action="reject"))
+    assert got == {everywhere, district, mine}
+    assert set(sel.reply_templates_for(actor=make_worker(), action="reject")) == {everywhere}
