@@ -315,6 +315,7 @@ def test_public_case_page_hides_the_reporter_and_unapproved_photos(client, world
     body = text(client.get(f"/reports/c/{case.number}/"))
     assert "井盖缺失" in body and "晚上看不见" in body and "待受理" in body
     assert REPORTER_NAME not in body and world.rider.phone not in body
+    assert "张**" in body  # not anonymous: the masked display name
     assert photo.image.name not in body and "/media/" not in body
     assert 'aria-current="step"' in body
     assert "已解决，确认" not in body
