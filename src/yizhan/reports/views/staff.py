@@ -39,6 +39,7 @@ from yizhan.core.errors import (
     PermissionDenied,
 )
 from yizhan.core.forms import add_app_error
+from yizhan.core.geo import wgs84_to_gcj02
 from yizhan.core.pii import mask_phone
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports import selectors, services
@@ -254,8 +255,10 @@ def _case_context(request, case, *, page: str, bound=None, conflict=None):
     order = WORK_ORDER if page == "work" else ACTION_ORDER
     actions = _allowed_actions(request.user, case, order=order)
     departments = _departments(request.user) if page == "console" else None
+    glat, glng = wgs84_to_gcj02(case.lat, case.lng)  # AutoNavi (高德) takes GCJ-02
     ctx = {
         "case": case, "page": page, "timeline": _timeline(case),
+        "amap_url": f"https://uri.amap.com/marker?position={glng:.6f},{glat:.6f}&name={case.number}&callnative=1",
         "photos": list(case.photos.all()),
         "left": time_left(case.stage_due_at) if case.state in OPEN_STATES else None,
         "action_forms": _action_forms(request, case, actions, bound=bound, departments=departments),

@@ -47,7 +47,6 @@
     var note = document.getElementById(sel.getAttribute("data-note"));
     if (note && opt && opt.getAttribute("data-text") !== null) {
       note.value = opt.getAttribute("data-text");
-      note.focus();
     }
   });
 
