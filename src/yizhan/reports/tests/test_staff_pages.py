@@ -223,3 +223,29 @@ def test_console_is_usable_at_360_px(world, browser_page_factory, live_server):
     page.wait_for_selector("#case-main[data-state='accepted']")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.screenshot(path=_shot("console-phone"), full_page=True)
+
+
+def test_grid_worker_signs_for_a_case_by_keyboard(world, browser_page_factory, live_server):
+    w = world
+    case = _submit(w)
+    services.case_accept(actor=w.admin, case=case)
+    services.case_dispatch(actor=w.admin, case=Case.objects.get(pk=case.pk), department=w.dept, assignee=w.gw)
+    page = browser_page_factory()
+    _login(page, live_server.url, "gridworker_a", "/work/")
+
+    def tab_to(check: str, what: str):
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate(check):
+                return
+        pytest.fail(f"{what} cannot be reached with Tab")
+
+    tab_to(f"(document.activeElement.getAttribute('href') || '').endsWith('/work/c/{case.number}/')", "the case")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/work/c/{case.number}/$"))
+    tab_to("document.activeElement.textContent.trim() === '签收' && document.activeElement.tagName === 'BUTTON'",
+           "the 签收 button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#case-main[data-state='in_progress']")
+    assert Case.objects.get(pk=case.pk).state == "in_progress"
