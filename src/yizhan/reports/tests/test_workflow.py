@@ -257,3 +257,58 @@ def test_reopen_only_within_the_window():
     assert exc.value.code == "reopen_window_passed"
     case.refresh_from_db()
     assert case.state == "closed"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_random_walks_keep_the_timeline_consistent(seed):
+    """Random actions by random people: whatever is allowed or refused, the timeline
+    is one unbroken chain of the table's moves ending in the case's state, and the
+    clock and milestones agree with the state."""
+    import random
+
+    rnd = random.Random(seed)
+    w = World()
+    case = w.case("submitted")
+    moves = 0
+    for _ in range(60):
+        offered = [a for a in workflow.actions_from(case.state)
+                   if a not in (CaseAction.ESCALATE, CaseAction.SUPPORT, CaseAction.MERGE, CaseAction.REJECT)]
+        if offered and rnd.random() < 0.8:  # mostly moves the table has, by the people in the case
+            action = rnd.choice(offered)
+            name = rnd.choice(["reporter", "dispatcher", "handler"])
+        else:
+            # anything else (but the moves that end a case: the walk should go on)
+            action = rnd.choice([a for a in PERSON_ACTIONS if a not in (CaseAction.REJECT, CaseAction.MERGE)]
+                                + [CaseAction.SUPPORT])
+            name = rnd.choice(ACTOR_NAMES)
+        if action == CaseAction.DECIDE_EXTENSION and rnd.random() < 0.5:
+            try:
+                svc.case_request_extension(actor=w.handler, case=case, minutes=30, note="需要时间")
+            except AppError:
+                pass
+        try:
+            svc.case_act(actor=getattr(w, name), case=case, action=action, **w.kwargs(action, case))
+            moves += 1
+        except AppError:
+            pass
+        case.refresh_from_db()
+        if case.state in (CaseState.MERGED, CaseState.REJECTED):
+            break
+    events = list(case.events.order_by("at", "id"))
+    assert events[0].action == CaseAction.SUBMIT
+    state = CaseState.SUBMITTED
+    for ev in events[1:]:
+        assert ev.from_state == state, (ev.action, ev.from_state, state)
+        rule = workflow.transition_for(ev.from_state, ev.action)
+        assert rule is not None and rule[0] == ev.to_state
+        state = ev.to_state
+    assert state == case.state
+    print(f"seed {seed}: {moves} moves, {len(events)} events, ends {case.state}")
+    assert (case.stage_due_at is None) == (workflow.STAGE_LIMIT[case.state] is None)
+    reached = {ev.to_state for ev in events}
+    for st, field in (("accepted", "accepted_at"), ("dispatched", "dispatched_at"), ("handled", "handled_at"),
+                      ("verified", "verified_at"), ("closed", "closed_at")):
+        assert (getattr(case, field) is not None) == (st in reached), field
+    assert case.supporter_count == case.supporters.count()
+    assert moves >= 3
+    assert ExtensionRequest.objects.filter(case=case, state="pending").count() <= 1
