@@ -45,7 +45,7 @@ from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports import selectors, services
 from yizhan.reports import staff_forms as f
 from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
-from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Category, Department
+from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Department
 from yizhan.reports.workflow import actions_from
 
 STAFF_LOGIN = "/accounts/login/"
@@ -404,7 +404,7 @@ def work_photo(request, photo_id):
 
 def _queue_context(request, *, data=None):
     user = request.user
-    categories = list(Category.objects.filter(active=True).order_by("kind", "group", "sort", "code"))
+    categories = list(selectors.category_list())
     jurisdictions = list(permissions.restrict(Jurisdiction.objects.all(), user, "reports.view", path_field="path")
                          .filter(level__in=["street", "community", "grid"]).order_by("path"))
     departments = _departments(user)
