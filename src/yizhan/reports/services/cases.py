@@ -392,7 +392,6 @@ def _transition(*, actor, case: Case, action: str, note="", photos=(), system: b
     the case's fields (after the state is set, before the clock and the save)."""
     if not system:
         _require_login(actor)
-    note = _text(note, field="note", limit=MAX_NOTE)
     photos = [p for p in (photos or ()) if p is not None]
     with transaction.atomic():
         locked = _lock(case) if lock else case
@@ -407,6 +406,7 @@ def _transition(*, actor, case: Case, action: str, note="", photos=(), system: b
         to_state, allowed = rule
         if not kinds & allowed:
             raise PermissionDenied()
+        note = _text(note, field="note", limit=MAX_NOTE)
         if action in workflow.REASON_REQUIRED and not note:
             raise E.ReasonRequired()
         if action in workflow.PHOTO_REQUIRED and not photos:
@@ -771,11 +771,11 @@ def case_dispatch(*, actor, case: Case, department: Department | str | None = No
 
 
 def case_transfer(*, actor, case: Case, department, assignee=None, note="") -> Case:
-    if department in (None, ""):
-        raise E.UnknownDepartment()
     prepare, dispatch_apply = _dispatch_apply(department, assignee)
 
     def prepare_transfer(c, step):
+        if department in (None, ""):  # a transfer names where to (routing would pick the same)
+            raise E.UnknownDepartment()
         prepare(c, step)
         if assignee in (None, ""):
             step.extra["assignee"] = None  # the new department picks its own handler
@@ -793,9 +793,11 @@ def case_start(*, actor, case: Case, note="") -> Case:
 
 
 def case_progress(*, actor, case: Case, note="", photos=()) -> Case:
-    if not str(note or "").strip() and not [p for p in (photos or ()) if p is not None]:
-        raise E.ReasonRequired(Message("请填写进展或上传照片", "Please write what was done or add a photo"))
-    return _transition(actor=actor, case=case, action=A.PROGRESS, note=note, photos=photos).result
+    def prepare(c, step):
+        if not step.note and not [p for p in (photos or ()) if p is not None]:
+            raise E.ReasonRequired(Message("请填写进展或上传照片", "Please write what was done or add a photo"))
+
+    return _transition(actor=actor, case=case, action=A.PROGRESS, note=note, photos=photos, prepare=prepare).result
 
 
 def case_return(*, actor, case: Case, note="") -> Case:
@@ -834,10 +836,10 @@ def _whole(value) -> int | None:
 
 def case_request_extension(*, actor, case: Case, minutes: int, note="") -> ExtensionRequest:
     minutes_i = _whole(minutes)
-    if minutes_i is None or not 0 < minutes_i <= MAX_EXTENSION_MINUTES:
-        raise E.InvalidMinutes(limit=MAX_EXTENSION_MINUTES)
 
     def prepare(c, step):
+        if minutes_i is None or not 0 < minutes_i <= MAX_EXTENSION_MINUTES:
+            raise E.InvalidMinutes(limit=MAX_EXTENSION_MINUTES)
         if ExtensionRequest.objects.filter(case=c, state=ExtensionState.PENDING).exists():
             raise E.ExtensionPending()
 
@@ -857,6 +859,8 @@ def case_request_extension(*, actor, case: Case, minutes: int, note="") -> Exten
 
 def case_decide_extension(*, actor, case: Case, approve: bool, note="") -> Case:
     def prepare(c, step):
+        if approve is None:
+            raise E.InvalidField(Message("请选择批准或不批准", "Choose approve or deny"), field="approve")
         req = ExtensionRequest.objects.select_for_update().filter(case=c, state=ExtensionState.PENDING).first()
         if req is None:
             raise E.NoPendingExtension()
@@ -934,21 +938,25 @@ def case_close(*, actor, case: Case, note="") -> Case:
 
 def case_evaluate(*, actor, case: Case, rating: int, note="") -> Case:
     value = _whole(rating)
-    if value is None or not 1 <= value <= 5:
-        raise E.InvalidRating()
+
+    def prepare(c, step):
+        if value is None or not 1 <= value <= 5:
+            raise E.InvalidRating()
 
     def apply(c, step):
         c.rating = value
         c.rating_comment = step.note[:500]
         step.data["rating"] = value
 
-    return _transition(actor=actor, case=case, action=A.EVALUATE, note=note, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.EVALUATE, note=note, prepare=prepare, apply=apply).result
 
 
 def case_follow_up(*, actor, case: Case, note="") -> Case:
-    if not str(note or "").strip():
-        raise E.ReasonRequired(Message("请填写回访记录", "Please write down the follow-up call"))
-    return _transition(actor=actor, case=case, action=A.FOLLOW_UP, note=note).result
+    def prepare(c, step):
+        if not step.note:
+            raise E.ReasonRequired(Message("请填写回访记录", "Please write down the follow-up call"))
+
+    return _transition(actor=actor, case=case, action=A.FOLLOW_UP, note=note, prepare=prepare).result
 
 
 def case_reopen(*, actor, case: Case, note="") -> Case:
@@ -1052,6 +1060,10 @@ ACTION_SERVICES = {
     A.SUPPORT: case_support,
 }
 _ACCEPTS = {a: set(inspect.signature(f).parameters) - {"actor", "case"} for a, f in ACTION_SERVICES.items()}
+_REQUIRED = {
+    a: {n for n, p in inspect.signature(f).parameters.items() if p.default is inspect.Parameter.empty}
+    for a, f in ACTION_SERVICES.items()
+}
 
 
 def _truthy(value) -> bool:
@@ -1063,18 +1075,18 @@ def _truthy(value) -> bool:
 def case_act(*, actor, case: Case, action: str, **kwargs) -> Case:
     """Run the service of ``action`` with the keyword arguments it takes (others are
     ignored, so a form may post every field). Returns the case."""
+    _require_login(actor)
     service = ACTION_SERVICES.get(str(action or ""))
     if service is None:
         raise E.UnknownAction()
     args = {k: v for k, v in kwargs.items() if k in _ACCEPTS[action] and v is not None}
     if "approve" in args:
         args["approve"] = _truthy(args["approve"])
-    if action == A.DECIDE_EXTENSION and "approve" not in args:
-        raise E.InvalidField(Message("请选择批准或不批准", "Choose approve or deny"), field="approve")
-    if action == A.EVALUATE and "rating" not in args:
-        raise E.InvalidRating()
-    if action == A.REQUEST_EXTENSION and "minutes" not in args:
-        raise E.InvalidMinutes(limit=MAX_EXTENSION_MINUTES)
+    # required arguments left out reach the service as None: it refuses them after the
+    # permission checks, so a caller without rights learns nothing from a bad form
+    for name in ("rating", "minutes", "department", "approve"):
+        if name in _ACCEPTS[action] and name not in args and name in _REQUIRED[action]:
+            args[name] = None
     if action == A.MERGE:
         into = args.get("into")
         if not isinstance(into, Case):
@@ -1082,8 +1094,6 @@ def case_act(*, actor, case: Case, action: str, **kwargs) -> Case:
         if into is None:
             raise E.InvalidMerge()
         args["into"] = into
-    if action == A.TRANSFER and "department" not in args:
-        raise E.UnknownDepartment()
     result = service(actor=actor, case=case, **args)
     return case if isinstance(result, ExtensionRequest) else result
 

@@ -624,3 +624,35 @@ def test_reply_templates_for_scope(tree, dispatcher):
     got = set(sel.reply_templates_for(actor=dispatcher, action="reject"))
     assert got == {everywhere, district, mine}
     assert set(sel.reply_templates_for(actor=make_worker(), action="reject")) == {everywhere}
+
+
+def test_case_act_refuses_strangers_before_looking_at_their_form(tree, cat, dispatcher, dept):
+    from yizhan.core.errors import AppError
+
+    case = make_case_in("closed", category=cat, jurisdiction=tree.grid, details={"size": "1"},
+                        dispatcher=dispatcher)
+    with pytest.raises(NotAuthenticated):
+        svc.case_act(actor=None, case=case, action="evaluate", rating=9)
+    with pytest.raises(NotAuthenticated):
+        svc.case_act(actor=None, case=case, action="nonsense")
+    with pytest.raises(PermissionDenied):
+        svc.case_act(actor=make_worker(), case=case, action="evaluate")
+    with pytest.raises(AppError) as exc:
+        svc.case_act(actor=case.reporter, case=case, action="evaluate")
+    assert exc.value.code == "invalid_rating"
+    with pytest.raises(PermissionDenied):
+        svc.case_evaluate(actor=dispatcher, case=case, rating=99)
+    with pytest.raises(AppError) as exc:
+        svc.case_follow_up(actor=dispatcher, case=case, note=" ")
+    assert exc.value.code == "reason_required"
+    with pytest.raises(AppError) as exc:
+        svc.case_follow_up(actor=dispatcher, case=case, note="长" * 2001)
+    assert (exc.value.code, exc.value.field) == ("text_too_long", "note")
+    case = make_case_in("in_progress", category=cat, jurisdiction=tree.grid, details={"size": "1"},
+                        dispatcher=dispatcher)
+    with pytest.raises(AppError) as exc:
+        svc.case_act(actor=dispatcher, case=case, action="transfer", note="x")
+    assert exc.value.code == "unknown_department"
+    with pytest.raises(AppError) as exc:
+        svc.case_act(actor=dispatcher, case=case, action="decide_extension")
+    assert exc.value.field == "approve"
