@@ -100,3 +100,18 @@ class WishActionForm(forms.Form):
     reason = forms.CharField(label=_("不予公开的原因"), required=False, max_length=200)
     fulfiller = forms.CharField(label=_("认领方（爱心商家、志愿者…）"), required=False, max_length=100)
     note = forms.CharField(label=_("说明"), required=False, max_length=500)
+
+
+class PeriodForm(forms.Form):
+    """The period of the staff page's figures (needs by the day they were raised)."""
+
+    since = forms.DateField(label=_("从"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            error_messages={"invalid": _("请输入有效日期")})
+    until = forms.DateField(label=_("到"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            error_messages={"invalid": _("请输入有效日期")})
+
+    def clean(self):
+        cd = super().clean()
+        if cd.get("since") and cd.get("until") and cd["since"] > cd["until"]:
+            self.add_error("until", _("结束日期不能早于开始日期"))
+        return cd

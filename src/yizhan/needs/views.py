@@ -168,14 +168,18 @@ def staff(request):
     user = request.user
     nodes = selectors.staff_scope_nodes(actor=user)
     today = timezone.localdate()
+    period = f.PeriodForm(request.GET or None)
+    since = until = None
+    if period.is_valid():
+        since, until = period.cleaned_data["since"], period.cleaned_data["until"]
     scopes = [
-        {"fig": selectors.needs_figures(jurisdiction=n, today=today),
-         "rows": selectors.needs_figures_rows(jurisdiction=n, today=today)}
+        {"fig": selectors.needs_figures(jurisdiction=n, since=since, until=until, today=today),
+         "rows": selectors.needs_figures_rows(jurisdiction=n, since=since, until=until, today=today)}
         for n in nodes[:5]
     ]
     needs = list(selectors.need_list(actor=user, filters={"state": [NeedState.OPEN, NeedState.IN_PROGRESS]})[:100])
     return render(request, "needs/staff.html", {
-        "scopes": scopes,
+        "scopes": scopes, "period": period,
         "suggestions": list(selectors.suggestion_staff_list(
             actor=user, filters={"state": SuggestionState.SUBMITTED})[:50]),
         "answered": list(selectors.suggestion_staff_list(actor=user).exclude(state=SuggestionState.SUBMITTED)[:20]),

@@ -130,6 +130,10 @@ def test_staff_page_scoped_and_guarded(client, tree, admin):
     body = text(client.get("/needs/staff/"))
     assert "A社区的建议" in body and "B社区的建议" not in body
     assert "A社区待审心愿" in body and "A社区的需求" in body and "收集需求 1 条，已解决 0 条" in body
+    later = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    assert "收集需求 0 条" in text(client.get("/needs/staff/", {"since": later}))
+    bad = text(client.get("/needs/staff/", {"since": later, "until": "2000-01-01"}))
+    assert "结束日期不能早于开始日期" in bad and "收集需求 1 条" in bad
     client.force_login(make_staff("community_admin", tree.other_community))
     body = text(client.get("/needs/staff/"))
     assert "B社区的建议" in body and "A社区的建议" not in body and "A社区待审心愿" not in body
