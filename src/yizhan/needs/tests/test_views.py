@@ -126,6 +126,8 @@ def test_staff_page_scoped_and_guarded(client, tree, admin):
     assert "/accounts/login/" in client.get("/needs/staff/")["Location"]
     client.force_login(make_worker())
     assert client.get("/needs/staff/").status_code == 403
+    client.force_login(make_staff("grid_worker", tree.grid))  # staff without needs.view, owning nothing
+    assert client.get("/needs/staff/").status_code == 403
     client.force_login(admin)
     body = text(client.get("/needs/staff/"))
     assert "A社区的建议" in body and "B社区的建议" not in body
@@ -188,6 +190,8 @@ def test_staff_records_forum_and_needs_and_works_a_need(client, tree, admin):
     assert resp.status_code == 302
     need = Need.objects.get()
     client.force_login(owner)
+    mine = text(client.get("/needs/staff/"))  # a grid worker sees the needs they own, nothing else
+    assert "充电桩不够" in mine and "待审核的心愿" not in mine
     url = f"/needs/staff/needs/{need.pk}/"
     body = text(client.get(url))
     assert "开始办理" in body and "暂不解决" not in body
