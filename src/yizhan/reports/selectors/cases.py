@@ -88,8 +88,9 @@ def case_duplicates(*, category: str, lat, lng, radius_m: float = 50, exclude_id
     if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
         return []
     radius_m = max(0.0, min(float(radius_m), 2000.0))
-    # res-9 cells are >= ~150 m across their inner circle: k rings cover k * 150 m
-    k = 1 + int(radius_m // 150)
+    # a res-9 hexagon's apothem is >= ~87 m (smallest cells), so k rings around the
+    # point's cell reach at least k * 87 m in every direction
+    k = 1 + int(radius_m // 80)
     cells = h3.grid_disk(h3.latlng_to_cell(lat, lng, CASE_CELL_RES), k)
     qs = (
         Case.objects.filter(category__code=str(category or ""), cell__in=cells, state__in=OPEN_STATES)

@@ -656,3 +656,13 @@ def test_case_act_refuses_strangers_before_looking_at_their_form(tree, cat, disp
     with pytest.raises(AppError) as exc:
         svc.case_act(actor=dispatcher, case=case, action="decide_extension")
     assert exc.value.field == "approve"
+
+
+def test_duplicates_with_a_wider_radius_reach_further_rings(tree, cat, reporter):
+    lat, lng = tree.point(tree.grid)
+    case = submit(tree, reporter, cat).case
+    assert sel.case_duplicates(category=cat.code, lat=lat + 0.00225, lng=lng) == []  # ~250 m
+    got = sel.case_duplicates(category=cat.code, lat=lat + 0.00225, lng=lng, radius_m=300)
+    assert [c.pk for c in got] == [case.pk]
+    assert sel.case_duplicates(category=cat.code, lat=lat, lng=lng, exclude_id=case.pk) == []
+    assert sel.case_duplicates(category=cat.code, lat="x", lng=lng) == []
