@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from yizhan.core.errors import Conflict, InvalidTransition, Message, NotFound, ValidationError
+from yizhan.core.errors import (
+    Conflict,
+    InvalidTransition,
+    Message,
+    NotFound,
+    RateLimited,
+    ValidationError,
+)
 
 
 class _DefaultField:
@@ -108,3 +115,8 @@ class WishNotOpen(InvalidTransition):
 class AlreadyNeed(Conflict):
     code = "already_need"
     message = Message("该建议已转为需求", "This suggestion is already a need")
+
+
+class TooManySuggestions(RateLimited):
+    code = "too_many_suggestions"
+    message = Message("提交过于频繁，请稍后再试或登录后提交", "Too many suggestions; try later or log in first")

@@ -51,6 +51,9 @@ WISH_MAX = 500
 TITLE_MAX = 200
 NOTE_MAX = 2000
 MAX_ATTENDEES = 100_000
+# Visitors without an account: at most this many suggestions per IP address per hour
+# (counted from the audit log, which records the IP of every write).
+ANONYMOUS_SUGGESTIONS_PER_HOUR = 10
 
 # ---- helpers -------------------------------------------------------------------
 
@@ -159,6 +162,8 @@ def suggestion_submit(
         raise E.UnknownCategory()
     node, lat_f, lng_f = _place(jurisdiction=jurisdiction, lat=lat, lng=lng)
     author = actor if _logged_in(actor) else None
+    if author is None:
+        _check_anonymous_rate()
     with transaction.atomic():
         suggestion = Suggestion.objects.create(
             text=text, category=category, author=author, is_anonymous=bool(is_anonymous) or author is None,
@@ -169,6 +174,23 @@ def suggestion_submit(
             summary=f"suggestion ({category}) {redact(text)[:80]}", jurisdiction_path=node.path,
         )
     return suggestion
+
+
+def _check_anonymous_rate() -> None:
+    from datetime import timedelta
+
+    from yizhan.core.middleware import current_ip
+    from yizhan.core.models import AuditLog
+
+    ip = current_ip()
+    if not ip:
+        return
+    recent = AuditLog.objects.filter(
+        object_type="needs.suggestion", action=AuditAction.CREATE, actor__isnull=True, ip=ip,
+        at__gte=timezone.now() - timedelta(hours=1),
+    ).count()
+    if recent >= ANONYMOUS_SUGGESTIONS_PER_HOUR:
+        raise E.TooManySuggestions()
 
 
 def suggestion_answer(

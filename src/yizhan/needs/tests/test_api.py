@@ -357,3 +357,18 @@ def test_need_actions_over_http(client, w):
     resp = api_json(client, "post", f"{url}/reassign", {"owner": w.admin.pk, "due_on": due(3), "note": "改由社区办"})
     assert resp.json()["owner"]["id"] == w.admin.pk
     assert [e["action"] for e in resp.json()["timeline"]] == ["create", "start", "solve", "reopen", "reassign"]
+
+
+def test_anonymous_suggestions_are_rate_limited_per_ip(client, w, settings):
+    from yizhan.needs.services import ANONYMOUS_SUGGESTIONS_PER_HOUR
+
+    payload = {"text": "建议", "category": "other", "jurisdiction": w.tree.community.code}
+    for _ in range(ANONYMOUS_SUGGESTIONS_PER_HOUR):
+        assert api_json(client, "post", f"{API}/suggestions", payload).status_code == 201
+    assert_error(api_json(client, "post", f"{API}/suggestions", payload), 429, "too_many_suggestions")
+    assert Suggestion.objects.count() == ANONYMOUS_SUGGESTIONS_PER_HOUR
+    # a logged-in author is not limited this way; another address is not either
+    resp = client.post(f"{API}/suggestions", data=payload, content_type="application/json", headers=bearer(w.worker))
+    assert resp.status_code == 201
+    resp = api_json(client, "post", f"{API}/suggestions", payload, REMOTE_ADDR="10.0.0.9")
+    assert resp.status_code == 201
