@@ -79,7 +79,7 @@ class CaseActionForm(forms.Form):
         if action == CaseAction.HANDLE:
             self.fields["photos"].label = _("处置后照片")
         if action == CaseAction.TRANSFER:
-            self.fields["department"].choices = self.fields["department"].choices[1:]
+            self.fields["department"].choices = [("", _("— 请选择部门 —"))] + self.fields["department"].choices[1:]
 
     def clean(self):
         data = super().clean()
