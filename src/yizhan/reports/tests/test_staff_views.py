@@ -358,7 +358,7 @@ def test_reject_needs_a_reason_then_accept_dispatch_with_assignee(client, world)
     case = fresh(case)
     assert case.state == "dispatched" and case.assignee_id == world.gw.pk and case.department_id == world.dept.pk
     body = text(client.get(f"/dispatch/c/{case.number}/"))
-    assert "请今天处理" in body and "符合立案条件" in body
+    assert "请今天处理" in body and "符合立案条件" in body and "派往：城市管理局" in body
 
 
 def test_reply_templates_fill_the_note(client, world):
