@@ -284,6 +284,7 @@ class Plan:
     merge_into: str | None = None  # key of an earlier plan
     anonymous: bool = False
     pace: float = 0.5  # share of each stage's limit used when on time
+    prompt: bool = False  # accepted within minutes, even out of hours
 
 
 class _Driver:
@@ -356,7 +357,10 @@ class _Driver:
             return case
         if plan.target == CaseState.SUBMITTED:
             return case
-        t, late = self._stage_end(case, plan, "accept", t, cat.accept_minutes)
+        if plan.prompt:  # hazards: the centre files them at once, day or night (seed 004: 第一时间得到受理)
+            t, late = t + timedelta(minutes=rng.uniform(3, 20)), False
+        else:
+            t, late = self._stage_end(case, plan, "accept", t, cat.accept_minutes)
         if not self._at(t, late=late):
             return case
         if plan.target == CaseState.REJECTED:
@@ -500,7 +504,7 @@ def xianan_plans(place: dict, now: datetime, rng: random.Random) -> list[Plan]:
         plans.append(Plan(
             key=f"{DEMO_KEY}-{XIANAN}-{i:03d}", category=c, grid=rng.choice(grids),
             reporter=reporters[i % len(reporters)], submitted_at=submitted, late=frozenset(late),
-            pace=0.15 if hazard else rng.uniform(0.3, 0.8),
+            pace=0.15 if hazard else rng.uniform(0.3, 0.8), prompt=hazard,
             confirm_by_reporter=rng.random() < 0.35, reopen=rng.random() < 0.05,
             rating=_rating(rng) if rng.random() < 0.7 else None, follow_up=rng.random() < 0.25,
             anonymous=rng.random() < 0.2,
