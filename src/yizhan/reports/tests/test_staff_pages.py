@@ -162,6 +162,9 @@ def test_dispatcher_filters_bulk_dispatches_and_publishes_a_redacted_photo(world
     assert {c.state for c in Case.objects.filter(pk__in=[a1.pk, a2.pk])} == {"dispatched"}
     assert "category=" + w.cat.code in page.url  # the filter is kept
     page.screenshot(path=_shot("queue"), full_page=True)
+    page.get_by_label("搜索").fill("满溢")  # typing filters after a pause, no Enter needed
+    page.wait_for_function("document.querySelectorAll('#queue tbody tr[data-number]').length === 1")
+    assert a2.number in page.locator("#queue").inner_text()
 
     page.goto(live_server.url + f"/dispatch/c/{photo_case.number}/")
     box = page.locator(".redact").first
