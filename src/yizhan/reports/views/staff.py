@@ -29,6 +29,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from yizhan.accounts.models import RoleGrant
 from yizhan.core import permissions
 from yizhan.core.errors import (
     AppError,
@@ -45,7 +46,7 @@ from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports import selectors, services
 from yizhan.reports import staff_forms as f
 from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
-from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Department
+from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Department, DepartmentMember
 from yizhan.reports.workflow import actions_from
 
 STAFF_LOGIN = "/accounts/login/"
@@ -146,28 +147,13 @@ def _map_config(cases, *, url_name: str, **extra) -> dict:
 
 
 def _departments(user) -> list[Department]:
-    """Departments a dispatcher may send work to: the setup selector when it is there,
-    else the active departments on the path of the user's scope (ancestors or below)."""
-    fn = getattr(selectors, "department_list", None)
-    if fn is not None:
-        try:
-            return list(fn(actor=user, active_only=True).order_by("jurisdiction__path", "code"))
-        except AppError:
-            return []
-    scopes = permissions.scope_paths(user, DISPATCH_PERM) or permissions.scope_paths(user, "reports.view")
-    out = []
-    for d in Department.objects.filter(active=True).select_related("jurisdiction"):
-        p = d.jurisdiction.path
-        if any(s.startswith(p) or p.startswith(s) for s in scopes):
-            out.append(d)
-    return out
+    """Active departments a dispatcher may send work to (in scope and above it)."""
+    return list(selectors.department_list(actor=user, active_only=True).order_by("jurisdiction__path", "code"))
 
 
 def _assignees(case, departments) -> list[tuple]:
     """(user, label) of the people a case can be given to: the grid workers whose grid
     covers the case and the members of the departments offered."""
-    from yizhan.accounts.models import RoleGrant
-
     codes = [c for c in case.jurisdiction.path.split("/") if c]
     above = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]  # the node and its ancestors
     seen, out = set(), []
@@ -178,8 +164,6 @@ def _assignees(case, departments) -> list[tuple]:
             seen.add(g.user_id)
             out.append((g.user, f"{_('网格员')} · {g.user} ({g.jurisdiction.name})"))
     ids = [d.pk for d in departments]
-    from yizhan.reports.models import DepartmentMember
-
     for m in DepartmentMember.objects.filter(department_id__in=ids).select_related("user", "department"):
         if m.user_id not in seen and m.user.is_active:
             seen.add(m.user_id)
