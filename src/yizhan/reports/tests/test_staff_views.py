@@ -23,7 +23,12 @@ from yizhan.core.testing.factories import (
 )
 from yizhan.reports import services
 from yizhan.reports.models import Case, CaseEvent, CasePhoto, ExtensionRequest, ReplyTemplate
-from yizhan.reports.tests.factories import make_category, make_department, make_grid_worker
+from yizhan.reports.tests.factories import (
+    make_category,
+    make_department,
+    make_grid_worker,
+    make_handler,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -545,3 +550,20 @@ def test_every_staff_url_needs_login_and_the_right_role(client, world):
         assert resp.status_code in (400, 403), url
     assert snapshot() == before
     assert CasePhoto.objects.get(pk=photo.pk).approved_at is None
+
+
+def test_department_handler_sees_the_departments_cases_and_acts(client, world):
+    handler = make_handler(world.dept, display_name="城管李队")
+    case = dispatched(world)  # to the department, assigned to the grid worker
+    other_dept = make_department(jurisdiction=world.tree.district, code="water", name="水务局")
+    elsewhere = accepted(world)
+    services.case_dispatch(actor=world.admin_a, case=elsewhere, department=other_dept, assignee=world.gw)
+    client.force_login(handler)
+    body = text(client.get("/work/"))
+    assert f'data-number="{case.number}"' in body and f'data-number="{elsewhere.number}"' not in body
+    resp = client.post(f"/work/c/{case.number}/act/start/", {"start-note": "部门已接单"})
+    assert resp.status_code == 302 and fresh(case).state == "in_progress"
+    # not a member of 水务局: may look (in scope) but not act
+    before = snapshot()
+    assert client.post(f"/work/c/{elsewhere.number}/act/start/", {}).status_code == 403
+    assert snapshot() == before
