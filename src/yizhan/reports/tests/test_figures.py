@@ -511,3 +511,45 @@ def test_figures_of_cases_driven_through_the_services(monkeypatch, settings, tmp
     assert r["overdue_rate"] == 0
     assert r["satisfaction"] == pytest.approx(4) and r["rated"] == 1
     assert f["totals"]["cases"] == 2
+
+
+# ---------------------------------------------------------------- in a browser, at 360 px
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_figures_page_on_a_phone(browser_page_factory, live_server):
+    """An admin logs in on a 360 px screen: the page fits the width (tables scroll inside
+    their box), the filters and the Excel link are reachable with Tab, the download is an .xlsx."""
+    import re
+
+    from yizhan.core.testing.factories import DEFAULT_PASSWORD
+
+    tree = make_jurisdiction_tree()
+    urban = make_department(jurisdiction=tree.district, code="urban", name="城市管理局")
+    cat = make_category("fig_browser", name="暴露垃圾", department_code="urban")
+    for hours in (1, 2, 3, 5):
+        mk_case(jurisdiction=tree.grid, category=cat, department=urban, state="closed", accept=hours,
+                dispatch=1, handle=hours, close=hours * 4)
+    make_staff("district_admin", tree.district, username="figures_browser")
+
+    page = browser_page_factory()
+    page.goto(f"{live_server.url}/dispatch/figures/")
+    assert "/accounts/login/" in page.url
+    page.get_by_label("用户名").fill("figures_browser")
+    page.get_by_label("密码").fill(DEFAULT_PASSWORD)
+    page.get_by_label("密码").press("Enter")
+    page.wait_for_url(re.compile(r"/dispatch/figures/"))
+    assert page.locator("[data-figure=cases]").inner_text() == "4"
+    assert page.locator("#by-department tr[data-department=urban]").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    reached = set()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+        if "导出 Excel" in reached:
+            break
+    assert {"f-since", "f-until", "f-j", "导出 Excel"} <= reached, reached
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    assert download.value.suggested_filename.endswith(".xlsx")
