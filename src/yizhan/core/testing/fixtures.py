@@ -42,3 +42,12 @@ def _nearby_sees_every_write(settings):
     """Station writes in a test never commit (on_commit does not fire), so the nearby
     index checks the table fingerprint on every query instead of every 2 s."""
     settings.YIZHAN_NEARBY_REFRESH_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords_and_private_media(settings, tmp_path_factory):
+    """Staff users are made by the dozen: the default PBKDF2 hasher costs ~0.5 s each on
+    this machine, MD5 a microsecond (tests check the login rules, not the hash's cost).
+    Uploaded photos go to a temporary folder, never into var/media."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
