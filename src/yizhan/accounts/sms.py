@@ -45,8 +45,12 @@ class ConsoleSmsBackend(BaseSmsBackend):
 
     @classmethod
     def last_code(cls, phone: str | None = None) -> str | None:
-        for msg in reversed(cls.outbox):
-            if phone is None or msg.phone == phone:
+        """The last login code sent (to ``phone`` when given). Notifications go
+        through SMS backends too and carry no code: they are skipped."""
+        with cls._lock:
+            messages = list(cls.outbox)
+        for msg in reversed(messages):
+            if msg.code and (phone is None or msg.phone == phone):
                 return msg.code
         return None
 
