@@ -98,6 +98,8 @@ FEATURED = [
     ("demo-keeper-st-sz-0007", "彭山社区驿站站长（库存不足提醒）/ keeper with low stock"),
     ("demo-city-xn", "咸宁市：120个红色驿站 / Xianning, 120 red stations"),
     ("demo-auditor", "只能查看审计日志 / audit log only"),
+    ("demo-grid-sz-gx-dz-c02-g03", "网格员：我的工单 /work/ / grid worker: case inbox"),
+    ("demo-duty-nt-cc", "值班员：派单台 /dispatch/ / duty officer: dispatch console"),
 ]
 
 

@@ -590,6 +590,16 @@ def science_city_plans(place: dict, now: datetime, rng: random.Random) -> list[P
             plan.submitted_at = min(max(plan.submitted_at, first.submitted_at + timedelta(minutes=20)),
                                     now - timedelta(minutes=30))
         plans.append(plan)
+    # The README's demo worker (13800000001) has something to do when they log in: a new
+    # report, one handled and waiting for their confirmation, one closed waiting for a rating.
+    from yizhan.accounts.models import User
+    from yizhan.demo.services import DEMO_WORKER_PHONE
+
+    demo_worker = User.objects.filter(phone=DEMO_WORKER_PHONE).first()
+    if demo_worker is not None:
+        for plan in plans:
+            if plan.target in (CaseState.SUBMITTED, CaseState.HANDLED) or plan.key.endswith("-012"):
+                plan.reporter = demo_worker
     return plans
 
 
