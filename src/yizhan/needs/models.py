@@ -133,6 +133,10 @@ class Need(TimeStampedModel):
     decline_reason = models.CharField(max_length=500, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    overdue_notified_for = models.DateField(
+        null=True, blank=True,
+        help_text="The due date whose overdue notice the owner got (needs.jobs); a new due date can warn again",
+    )
 
     class Meta:
         ordering = ["due_on", "id"]
