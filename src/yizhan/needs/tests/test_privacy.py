@@ -23,6 +23,23 @@ from yizhan.needs.tests.factories import make_forum, make_need, make_suggestion,
 pytestmark = pytest.mark.django_db
 
 
+def assert_no_path_back(app_label: str, user, *, kept_on_shell: set[str]) -> None:
+    """Every FK to the user model in the app: nullable ones no longer point at
+    ``user``; not-null ones only where the module docstring says the row stays on the
+    anonymous shell (``kept_on_shell``: "Model.field")."""
+    from django.apps import apps
+    from django.conf import settings
+    from django.db.models import ForeignKey
+
+    for model in apps.get_app_config(app_label).get_models():
+        for f in model._meta.get_fields():
+            if not isinstance(f, ForeignKey) or f.related_model._meta.label != settings.AUTH_USER_MODEL:
+                continue
+            if f"{model.__name__}.{f.name}" in kept_on_shell:
+                continue
+            assert not model.objects.filter(**{f.name: user}).exists(), f"{model.__name__}.{f.name}"
+
+
 @pytest.fixture
 def tree():
     return make_jurisdiction_tree()
@@ -113,6 +130,8 @@ def test_delete_keeps_what_was_said_and_cuts_every_path_back(world):
     theirs = Wish.objects.get(pk=world["their_wish"].pk)
     assert theirs.support_count == theirs.supports.count() == 1
 
+    assert_no_path_back("needs", me, kept_on_shell=set())
+
     # The other person's rows are untouched.
     assert Suggestion.objects.get(pk=world["theirs"].pk).author_id == world["other"].pk
     assert Wish.objects.get(pk=world["their_wish"].pk).author_id == world["other"].pk
@@ -140,6 +159,7 @@ def test_delete_staff_unlinks_replies_reviews_forums_and_timeline(tree, admin, w
     assert create.actor_id is None and create.actor_label == DELETED_LABEL
     assert not NeedEvent.objects.filter(actor=admin).exists()
     assert not NeedEvent.objects.filter(actor_label=username).exists()
+    assert_no_path_back("needs", admin, kept_on_shell={"Need.owner"})
     # The owner's own line is untouched.
     assert NeedEvent.objects.get(need=need, action="start").actor_id == owner.pk
 

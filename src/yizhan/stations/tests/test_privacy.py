@@ -30,6 +30,23 @@ from yizhan.stations.tests.factories import make_keeper, make_station
 pytestmark = pytest.mark.django_db
 
 
+def assert_no_path_back(app_label: str, user, *, kept_on_shell: set[str]) -> None:
+    """Every FK to the user model in the app: nullable ones no longer point at
+    ``user``; not-null ones only where the module docstring says the row stays on the
+    anonymous shell (``kept_on_shell``: "Model.field")."""
+    from django.apps import apps
+    from django.conf import settings
+    from django.db.models import ForeignKey
+
+    for model in apps.get_app_config(app_label).get_models():
+        for f in model._meta.get_fields():
+            if not isinstance(f, ForeignKey) or f.related_model._meta.label != settings.AUTH_USER_MODEL:
+                continue
+            if f"{model.__name__}.{f.name}" in kept_on_shell:
+                continue
+            assert not model.objects.filter(**{f.name: user}).exists(), f"{model.__name__}.{f.name}"
+
+
 @pytest.fixture
 def tree():
     return make_jurisdiction_tree()
@@ -137,6 +154,8 @@ def test_delete_drops_checkins_blanks_reviews_and_keeps_counts(world, station, o
     assert {r["author"] for r in detail["reviews"]} == {"李*", "匿名用户"}
     assert "张" not in json.dumps([r["author"] for r in detail["reviews"]], ensure_ascii=False)
 
+    assert_no_path_back("stations", me, kept_on_shell={"StationReview.user"})
+
     # The other person's rows are untouched.
     assert CheckIn.objects.filter(user=other).count() == 4
     assert set(StationReview.objects.filter(user=other).values_list("comment", flat=True)) == {"别人的评价：太远"}
@@ -165,3 +184,4 @@ def test_delete_keeper_unlinks_staff_traces(station):
     assert not Donation.objects.filter(recorded_by=keeper).exists() and Donation.objects.count() == 1
     report.refresh_from_db()
     assert report.resolved_by_id is None and report.resolved_at is not None
+    assert_no_path_back("stations", keeper, kept_on_shell=set())
