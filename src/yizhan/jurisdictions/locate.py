@@ -1,11 +1,30 @@
 """Point → jurisdiction lookup, in process, without a spatial database.
 
-The index maps every H3 cell (resolution ``INDEX_RES``) that touches a node's
-boundary to the nodes it may belong to, deepest first. A cell lying wholly inside a
-node is marked *interior*: a point in it needs no polygon test. Border cells test
-prepared shapely polygons with ``contains_xy`` (no Point objects). A lookup is one
-``latlng_to_cell``, one dict lookup and usually zero or one polygon tests, which is
-well over 100,000 lookups per second per core.
+The answer is the deepest node whose boundary *covers* the point (boundary
+included), then its ancestors; nodes of equal depth are tried in id order, so a
+point exactly on the border shared by two grids lands in the grid with the lower
+id, never in their parent.
+
+The index is two-level, on H3 cells (integer ids):
+
+* a *coarse* cell (``COARSE_RES`` 8, ~0.74 km²) whose whole neighbourhood lies
+  inside one node, with no deeper node anywhere near, stores that node: a point
+  there needs no polygon test (the inside of districts, streets, large rural
+  communities);
+* every other coarse cell is refined: each of its *fine* children (``FINE_RES``
+  10, ~0.015 km², ~66 m edge) stores either the node it lies wholly inside (again
+  no test) or, where a border crosses it, the few nodes it touches, deepest
+  first, each with its prepared polygon, the last one usually "wholly inside".
+
+A lookup is one ``latlng_to_cell`` at the fine resolution, one or two dict
+lookups (the fine cell, else its coarse parent, by bit arithmetic) and, for the
+few points in a cell a border crosses, usually one ``intersects_xy`` test. The
+classification is conservative: "wholly inside" is decided against the polygon
+shrunk by ``EPS`` degrees (~1 cm) and "touches" against it grown by ``EPS_TOUCH``,
+so the small difference between an H3 cell's true edges and its lat/lng polygon
+never misclassifies a point; a coarse cell counts as inside only when its six
+neighbours do too (an H3 cell's children reach a little beyond their parent's
+hexagon, never beyond its neighbours).
 
 The index is rebuilt lazily: at once in this process when a service changes the
 tree (``locate_index_invalidate`` on commit), and in other processes when they
@@ -19,24 +38,38 @@ import time
 from dataclasses import dataclass, field
 
 import h3
+import h3.api.basic_int as h3i
+import numpy as np
 import shapely
 from django.db.models import Count, Max
 from shapely.geometry import Polygon
 
 from yizhan.jurisdictions.models import Jurisdiction
 
-INDEX_RES = 8  # ~0.74 km² cells: a city of 10,000 km² is ~13,500 cells
+COARSE_RES = 8  # ~0.74 km²: a city of 10,000 km² is ~13,500 coarse cells
+FINE_RES = 10  # ~0.015 km²: children of the coarse cells a border crosses (49 each)
+INDEX_RES = COARSE_RES  # kept for callers that read it
 STAMP_CHECK_SECONDS = 5.0
+EPS = 1e-7  # degrees (~1 cm): margin of the "wholly inside" test
+EPS_TOUCH = 1e-6  # degrees (~10 cm): margin of the "touches" test
+
+# parent of a FINE_RES cell at COARSE_RES: set the resolution field, fill the
+# finer digits with 7 (H3 index layout: resolution in bits 52-55, 3 bits a digit)
+_DIGITS = (1 << (3 * (15 - COARSE_RES))) - 1
+_PARENT_MASK = ((1 << 64) - 1) & ~(0xF << 52) & ~_DIGITS
+_PARENT_SET = (COARSE_RES << 52) | _DIGITS
 
 
 @dataclass
 class _Index:
     stamp: tuple
-    # cell -> tuple of (node_id, geometry-or-None-when-interior), deepest first
-    cells: dict[str, tuple] = field(default_factory=dict)
+    # H3 int cell (coarse or fine) -> node id (no test needed) or a tuple of
+    # (node_id, prepared geometry or None when the cell is wholly inside), to try in order
+    cells: dict[int, object] = field(default_factory=dict)
     # node_id -> [node, parent, ..., root]
     chains: dict[int, list[Jurisdiction]] = field(default_factory=dict)
     checked_at: float = 0.0
+    stats: dict = field(default_factory=dict)
 
 
 _lock = threading.Lock()
@@ -48,20 +81,33 @@ def _stamp() -> tuple:
     return (agg["n"], agg["m"], agg["i"])
 
 
-def _cover(geom) -> tuple[set[str], set[str]]:
-    """(all cells touching geom, cells wholly inside geom)."""
-    shape_ = h3.geo_to_h3shape(geom.__geo_interface__)
-    touching = set(h3.h3shape_to_cells_experimental(shape_, INDEX_RES, contain="overlap"))
+def _cells(geom, res: int, contain: str) -> set[int]:
+    if geom.is_empty:
+        return set()
     try:
-        inside = set(h3.h3shape_to_cells_experimental(shape_, INDEX_RES, contain="full"))
-    except Exception:  # very small or odd polygons: treat every cell as a border cell
-        inside = set()
-    return touching, inside
+        shape_ = h3.geo_to_h3shape(geom.__geo_interface__)
+        return {h3.str_to_int(c) for c in h3.h3shape_to_cells_experimental(shape_, res, contain=contain)}
+    except Exception:  # very small or odd polygons
+        return set()
+
+
+def _polygons(cells: list[int]) -> np.ndarray:
+    """Shapely polygons (lng, lat) of H3 int cells, vectorised."""
+    coords, offsets = [], [0]
+    for c in cells:
+        ring = h3i.cell_to_boundary(c)
+        coords.extend((lng, lat) for lat, lng in ring)
+        coords.append((ring[0][1], ring[0][0]))
+        offsets.append(len(coords))
+    rings = shapely.linearrings(np.asarray(coords, dtype=float),
+                                indices=np.repeat(np.arange(len(cells)), np.diff(offsets)))
+    return shapely.polygons(rings)
 
 
 def _build() -> _Index:
     from yizhan.jurisdictions.services import boundary_geometry
 
+    started = time.perf_counter()
     stamp = _stamp()
     nodes = list(Jurisdiction.objects.all().only(
         "id", "code", "name", "name_en", "level", "parent_id", "path", "depth",
@@ -70,27 +116,113 @@ def _build() -> _Index:
     by_id = {n.pk: n for n in nodes}
     index = _Index(stamp=stamp)
     for node in nodes:
-        chain, cur = [], node
-        while cur is not None:
+        chain, cur, seen = [], node, set()
+        while cur is not None and cur.pk not in seen:
+            seen.add(cur.pk)
             chain.append(cur)
             cur = by_id.get(cur.parent_id)
         index.chains[node.pk] = chain
 
-    buckets: dict[str, list[tuple[int, int, object]]] = {}
-    for node in nodes:
+    # nodes with a usable boundary, deepest first, then by id (the lookup order)
+    geo = []
+    for node in sorted(nodes, key=lambda n: (-n.depth, n.pk)):
         if not node.boundary:
             continue
         try:
             geom = boundary_geometry(node.boundary, code=node.code)
         except Exception:
             continue  # a bad row must not break locating everything else
-        shapely.prepare(geom)
-        touching, inside = _cover(geom)
-        for cell in touching:
-            buckets.setdefault(cell, []).append((node.depth, node.pk, None if cell in inside else geom))
-    for cell, entries in buckets.items():
-        entries.sort(key=lambda e: -e[0])
-        index.cells[cell] = tuple((pk, geom) for _depth, pk, geom in entries)
+        inner, outer = geom.buffer(-EPS), geom.buffer(EPS_TOUCH)
+        for g in (geom, inner, outer):
+            shapely.prepare(g)
+        geo.append((node.pk, node.depth, geom, inner, outer))
+    n = len(geo)
+    inner_arr = np.array([g[3] for g in geo], dtype=object)
+    outer_arr = np.array([g[4] for g in geo], dtype=object)
+
+    # coarse cells each node touches / lies wholly inside (checked with shapely too)
+    touch: dict[int, list[int]] = {}
+    full: list[set[int]] = []
+    for rank, (_pk, _depth, _geom, inner, outer) in enumerate(geo):
+        for c in _cells(outer, COARSE_RES, "overlap"):
+            touch.setdefault(c, []).append(rank)
+        inside = sorted(_cells(inner, COARSE_RES, "full"))
+        if inside:
+            ok = shapely.contains(inner, _polygons(inside))
+            inside = {c for c, good in zip(inside, ok, strict=True) if good}
+        full.append(set(inside))
+
+    refine: dict[int, tuple[int, ...]] = {}  # coarse cell -> candidate ranks (in order)
+    coarse_done = 0
+    for coarse in {d for c in touch for d in h3i.grid_disk(c, 1)}:
+        disk = h3i.grid_disk(coarse, 1)
+        near = sorted({r for d in disk for r in touch.get(d, ())})
+        if not near:
+            continue
+        first = near[0]
+        if all(d in full[first] for d in disk):
+            index.cells[coarse] = geo[first][0]
+            coarse_done += 1
+        else:
+            refine[coarse] = tuple(near)
+
+    # fine children of the refined coarse cells: classify against their candidates,
+    # deepest first; a child is settled by the first node it lies wholly inside
+    depth_of = [g[1] for g in geo]
+    children: list[int] = []
+    groups: list[tuple[int, int, dict[int, list[int]]]] = []  # (first child, end, depth -> ranks)
+    for coarse, near in refine.items():
+        kids = h3i.cell_to_children(coarse, FINE_RES)
+        by_depth: dict[int, list[int]] = {}
+        for r in near:
+            by_depth.setdefault(depth_of[r], []).append(r)
+        groups.append((len(children), len(children) + len(kids), by_depth))
+        children.extend(kids)
+    polys = _polygons(children) if children else np.array([], dtype=object)
+    entries: list[list] = [[] for _ in children]
+    settled = [False] * len(children)
+    pair_tests = 0
+    for depth in sorted(set(depth_of), reverse=True):
+        ci, ri = [], []
+        for lo, hi, by_depth in groups:
+            ranks = by_depth.get(depth)
+            if not ranks:
+                continue
+            for i in range(lo, hi):
+                if not settled[i]:
+                    ci.extend([i] * len(ranks))
+                    ri.extend(ranks)
+        if not ci:
+            continue
+        pair_tests += len(ci)
+        ci_a, ri_a = np.asarray(ci), np.asarray(ri)
+        touches = shapely.intersects(outer_arr[ri_a], polys[ci_a])
+        inside = shapely.contains(inner_arr[ri_a], polys[ci_a])
+        # pairs are in (child, rank) order, ranks ascending within a child
+        for i, r, t, w in zip(ci, ri, touches.tolist(), inside.tolist(), strict=True):
+            if settled[i] or not t:
+                continue
+            if w:
+                entries[i].append((geo[r][0], None))
+                settled[i] = True
+            else:
+                entries[i].append((geo[r][0], geo[r][2]))
+    interned: dict[tuple, tuple] = {}
+    border_cells = 0
+    for child, found in zip(children, entries, strict=True):
+        if not found:
+            continue
+        if found[0][1] is None:
+            index.cells[child] = found[0][0]
+            continue
+        border_cells += 1
+        key = tuple((pk, g is None) for pk, g in found)
+        index.cells[child] = interned.setdefault(key, tuple(found))
+    index.stats = {
+        "nodes": len(nodes), "with_boundary": n, "coarse_cells": coarse_done, "refined_coarse_cells": len(refine),
+        "fine_cells": len(index.cells) - coarse_done, "border_cells": border_cells,
+        "pair_tests": pair_tests, "build_s": round(time.perf_counter() - started, 3),
+    }
     index.checked_at = time.monotonic()
     return index
 
@@ -119,18 +251,47 @@ def locate_index_invalidate() -> None:
         _index = None
 
 
+def locate_index_stats() -> dict:
+    """Sizes of the current index (builds it if needed): for benchmarks and ops."""
+    return dict(_current().stats)
+
+
+def _entry(idx: _Index, lat: float, lng: float):
+    cell = h3i.latlng_to_cell(lat, lng, FINE_RES)
+    entry = idx.cells.get(cell)
+    if entry is None:
+        entry = idx.cells.get((cell & _PARENT_MASK) | _PARENT_SET)
+    return entry
+
+
+def locate_polygon_tests(lat: float, lng: float) -> int:
+    """How many polygon tests ``locate`` makes for this point (for benchmarks)."""
+    entry = _entry(_current(), lat, lng)
+    if entry is None or entry.__class__ is int:
+        return 0
+    tests = 0
+    for _pk, geom in entry:
+        if geom is None:
+            break
+        tests += 1
+        if shapely.intersects_xy(geom, lng, lat):
+            break
+    return tests
+
+
 def locate(lat: float, lng: float) -> list[Jurisdiction] | None:
-    """Deepest node containing the point, then its ancestors up to the root."""
+    """Deepest node covering the point (boundary included), then its ancestors."""
     idx = _current()
     try:
-        cell = h3.latlng_to_cell(lat, lng, INDEX_RES)
+        entry = _entry(idx, lat, lng)
     except Exception:
         return None
-    candidates = idx.cells.get(cell)
-    if not candidates:
+    if entry is None:
         return None
-    for pk, geom in candidates:
-        if geom is None or shapely.contains_xy(geom, lng, lat):
+    if entry.__class__ is int:
+        return list(idx.chains[entry])
+    for pk, geom in entry:
+        if geom is None or shapely.intersects_xy(geom, lng, lat):
             return list(idx.chains[pk])
     return None
 

@@ -21,9 +21,11 @@ O(days spanned), never O(minutes).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic as _monotonic
 
 from yizhan.stations.hours import DAYS, SHANGHAI, interval_minutes
 
@@ -55,24 +57,103 @@ class CalendarSpec:
 DEFAULT_SPEC = CalendarSpec(hours=DEFAULT_HOURS, days={})
 
 
+# ---- the per-process cache of calendars ------------------------------------------------
+#
+# Every submit and every transition needs the calendar of the case's district; reading
+# WorkCalendar and its CalendarDays each time costs two queries. All calendars (a
+# handful per city, each with at most a few hundred special days) are kept in memory,
+# keyed by jurisdiction code. The cache is forgotten at once in this process when a
+# setup service changes a calendar (``calendar_cache_forget``, now and on commit), and
+# other processes notice within ``YIZHAN_CALENDAR_REFRESH_SECONDS`` (5 s) through a
+# stamp of the tables (count, max id, max updated_at; the setup services touch the
+# calendar's updated_at when they change one of its days).
+
+REFRESH_SECONDS = 5.0
+
+
+@dataclass
+class _Cache:
+    stamp: tuple
+    specs: dict  # jurisdiction code -> CalendarSpec
+    checked_at: float = 0.0
+
+
+_cache: _Cache | None = None
+_cache_lock = threading.Lock()
+
+
+def _refresh_seconds() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "YIZHAN_CALENDAR_REFRESH_SECONDS", REFRESH_SECONDS))
+
+
+def _stamp() -> tuple:
+    from django.db.models import Count, Max
+
+    from yizhan.reports.models import CalendarDay, WorkCalendar
+
+    a = WorkCalendar.objects.aggregate(n=Count("id"), i=Max("id"), m=Max("updated_at"))
+    b = CalendarDay.objects.aggregate(n=Count("id"), i=Max("id"))
+    return (a["n"], a["i"], a["m"], b["n"], b["i"])
+
+
+def _load(stamp: tuple) -> _Cache:
+    from yizhan.reports.models import CalendarDay, WorkCalendar
+
+    days: dict[int, dict] = {}
+    for cal_id, day, is_workday, intervals in CalendarDay.objects.values_list(
+        "calendar_id", "date", "is_workday", "intervals"
+    ):
+        days.setdefault(cal_id, {})[day] = list(intervals or []) if is_workday else []
+    specs = {
+        code: CalendarSpec(hours=hours or {}, days=days.get(pk, {}))
+        for pk, code, hours in WorkCalendar.objects.values_list("id", "jurisdiction__code", "hours")
+    }
+    return _Cache(stamp=stamp, specs=specs, checked_at=_monotonic())
+
+
+def _specs() -> dict:
+    global _cache
+    cache = _cache
+    now = _monotonic()
+    refresh = _refresh_seconds()
+    if cache is not None and now - cache.checked_at < refresh:
+        return cache.specs
+    with _cache_lock:
+        cache = _cache
+        if cache is not None and now - cache.checked_at < refresh:
+            return cache.specs
+        stamp = _stamp()
+        if cache is not None and cache.stamp == stamp:
+            cache.checked_at = now
+            return cache.specs
+        _cache = _load(stamp)
+        return _cache.specs
+
+
+def calendar_cache_forget() -> None:
+    """Forget the cached calendars (the setup services call it now and on commit)."""
+    global _cache
+    with _cache_lock:
+        _cache = None
+
+
 def calendar_spec_for(*, jurisdiction) -> CalendarSpec:
     """The calendar of the nearest ancestor-or-self of ``jurisdiction`` that has one
-    (usually the district), else the default (Mon–Fri 08:30–12:00, 13:30–18:00)."""
-    from yizhan.reports.models import WorkCalendar
-
+    (usually the district), else the default (Mon–Fri 08:30–12:00, 13:30–18:00).
+    Answered from the per-process cache: treat the spec as read-only."""
     if jurisdiction is None:
         return DEFAULT_SPEC
     codes = [c for c in (jurisdiction.path or "").split("/") if c] or [jurisdiction.code]
-    cal = (
-        WorkCalendar.objects.filter(jurisdiction__code__in=codes)
-        .select_related("jurisdiction")
-        .order_by("-jurisdiction__depth")
-        .first()
-    )
-    if cal is None:
+    specs = _specs()
+    if not specs:
         return DEFAULT_SPEC
-    days = {d.date: (list(d.intervals or []) if d.is_workday else []) for d in cal.days.all()}
-    return CalendarSpec(hours=cal.hours or {}, days=days)
+    for code in reversed(codes):
+        spec = specs.get(code)
+        if spec is not None:
+            return spec
+    return DEFAULT_SPEC
 
 
 # --- the walk -------------------------------------------------------------------------

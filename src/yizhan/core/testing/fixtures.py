@@ -45,6 +45,18 @@ def _nearby_sees_every_write(settings):
 
 
 @pytest.fixture(autouse=True)
+def _calendars_see_every_write(settings):
+    """Likewise the cached working calendars (reports.calendar): tests write calendar rows
+    with the ORM and never commit, so the cache checks the tables' stamp on every call."""
+    from yizhan.reports.calendar import calendar_cache_forget
+
+    settings.YIZHAN_CALENDAR_REFRESH_SECONDS = 0
+    calendar_cache_forget()
+    yield
+    calendar_cache_forget()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords_and_private_media(settings, tmp_path_factory):
     """Staff users are made by the dozen: the default PBKDF2 hasher costs ~0.5 s each on
     this machine, MD5 a microsecond (tests check the login rules, not the hash's cost).

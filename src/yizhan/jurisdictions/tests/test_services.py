@@ -211,7 +211,9 @@ def test_locate_multipolygon_and_tiny_node(db):
     city = make_jurisdiction(code="C", level="city", boundary={"type": "MultiPolygon", "coordinates": [
         square(120, 31, 120.1, 31.1)["coordinates"], square(121, 31, 121.1, 31.1)["coordinates"]]})
     make_jurisdiction(code="D", level="district", parent=city, boundary=square(121.05, 31.05, 121.0505, 31.0505))
-    assert codes(jurisdiction_locate(lat=31.05, lng=121.05)) == ["C"]
+    # exactly on D's corner: boundaries count as inside (covers), so D, not C
+    assert codes(jurisdiction_locate(lat=31.05, lng=121.05)) == ["D", "C"]
+    assert codes(jurisdiction_locate(lat=31.0499, lng=121.05)) == ["C"]
     assert codes(jurisdiction_locate(lat=31.0502, lng=121.0502)) == ["D", "C"]
     assert codes(jurisdiction_locate(lat=31.05, lng=120.05)) == ["C"]
     assert jurisdiction_locate(lat=31.05, lng=120.5) is None

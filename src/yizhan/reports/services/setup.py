@@ -12,6 +12,7 @@ data, demo, tests) and is only accepted by the two loaders of the shipped data.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from datetime import date, time
@@ -534,12 +535,24 @@ def _calendar_for_update(jurisdiction, hours: dict | None = None) -> tuple[WorkC
         return cal, False
     from yizhan.reports.calendar import calendar_spec_for
 
-    inherited = calendar_spec_for(jurisdiction=jurisdiction).hours
+    inherited = copy.deepcopy(calendar_spec_for(jurisdiction=jurisdiction).hours)  # the cached spec is shared
     try:
         with transaction.atomic():
             return WorkCalendar.objects.create(jurisdiction=jurisdiction, hours=hours or inherited), True
     except IntegrityError:  # created concurrently
         return WorkCalendar.objects.select_for_update().get(jurisdiction=jurisdiction), False
+
+
+def _calendar_changed(cal: WorkCalendar | None = None) -> None:
+    """The per-process calendar cache (``reports.calendar``): forget it now (this thread
+    sees its own writes) and again once committed; touch the calendar's ``updated_at``
+    so other processes' stamp changes even when only a day's row changed in place."""
+    from yizhan.reports.calendar import calendar_cache_forget
+
+    if cal is not None:
+        cal.save(update_fields=["updated_at"])
+    calendar_cache_forget()
+    transaction.on_commit(calendar_cache_forget)
 
 
 def calendar_set(*, actor, jurisdiction, hours: dict, days: list[dict] | None = None) -> WorkCalendar:
@@ -578,6 +591,7 @@ def calendar_set(*, actor, jurisdiction, hours: dict, days: list[dict] | None = 
             audit_record(actor=actor, action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=cal,
                          summary=f"working calendar of {jurisdiction.code}", changes=changes,
                          jurisdiction_path=jurisdiction.path)
+            _calendar_changed(cal if "days" in changes and "hours" not in changes else None)
     return cal
 
 
@@ -601,6 +615,7 @@ def calendar_day_set(*, actor, jurisdiction, date, is_workday: bool = False, int
         audit_record(actor=actor, action=AuditAction.CREATE if day_created else AuditAction.UPDATE, obj=cal,
                      summary=f"calendar day {clean['date']} of {jurisdiction.code}",
                      changes={"day": _day_json(clean)}, jurisdiction_path=jurisdiction.path)
+        _calendar_changed(cal)
     return day
 
 
@@ -615,7 +630,9 @@ def calendar_day_remove(*, actor, jurisdiction, date) -> None:
         audit_record(actor=actor, action=AuditAction.DELETE, obj=day.calendar,
                      summary=f"calendar day {day_date} of {jurisdiction.code} removed",
                      changes={"day": _day_json(day)}, jurisdiction_path=jurisdiction.path)
+        cal = day.calendar
         day.delete()
+        _calendar_changed(cal)
 
 
 # ---- grid duty roster ------------------------------------------------------------------

@@ -492,3 +492,37 @@ def test_reply_template_denied(tree):
     assert_denied(tree, lambda a: services.reply_template_save(actor=a, template=tpl, jurisdiction=tree.district,
                                                                action="close", title="改", text="改"),
                   rows(ReplyTemplate))
+
+
+# ---- the per-process calendar cache (perf helper) ---------------------------------------
+
+
+def test_calendar_cache_reads_once_and_setup_services_invalidate_it(tree, admin, settings,
+                                                                    django_assert_num_queries):
+    settings.YIZHAN_CALENDAR_REFRESH_SECONDS = 3600  # as in production: no stamp check in between
+    services.calendar_set(actor=admin, jurisdiction=tree.district, hours=DEFAULT_HOURS, days=GUOQING_DAYS[:1])
+    spec = calendar_spec_for(jurisdiction=tree.grid)
+    assert spec.days == {date(2026, 10, 1): []}
+    with django_assert_num_queries(0):  # cached: a transition reads no calendar table
+        assert calendar_spec_for(jurisdiction=tree.grid) is spec
+        assert calendar_spec_for(jurisdiction=tree.far_grid).days == {}
+    services.calendar_day_set(actor=admin, jurisdiction=tree.district, date="2026-10-02", note="国庆节")
+    assert set(calendar_spec_for(jurisdiction=tree.grid).days) == {date(2026, 10, 1), date(2026, 10, 2)}
+    services.calendar_day_set(actor=admin, jurisdiction=tree.district, date="2026-10-02", is_workday=True,
+                              intervals=[["09:00", "11:00"]])
+    assert calendar_spec_for(jurisdiction=tree.grid).days[date(2026, 10, 2)] == [["09:00", "11:00"]]
+    services.calendar_day_remove(actor=admin, jurisdiction=tree.district, date="2026-10-01")
+    assert set(calendar_spec_for(jurisdiction=tree.grid).days) == {date(2026, 10, 2)}
+    services.calendar_set(actor=admin, jurisdiction=tree.district, hours={**DEFAULT_HOURS, "sat": [["09:00", "12:00"]]})
+    assert calendar_spec_for(jurisdiction=tree.grid).hours["sat"] == [["09:00", "12:00"]]
+    # a street's own calendar takes over for the grids below it at once
+    services.calendar_set(actor=admin, jurisdiction=tree.street, hours=DEFAULT_HOURS, days=[])
+    assert calendar_spec_for(jurisdiction=tree.grid).days == {}
+
+
+def test_calendar_cache_notices_other_processes_by_stamp(tree, admin, settings):
+    settings.YIZHAN_CALENDAR_REFRESH_SECONDS = 0  # check the stamp on every call
+    assert calendar_spec_for(jurisdiction=tree.grid).days == {}
+    cal = WorkCalendar.objects.create(jurisdiction=tree.district, hours=DEFAULT_HOURS)  # written elsewhere
+    CalendarDay.objects.create(calendar=cal, date=date(2026, 5, 1), is_workday=False)
+    assert calendar_spec_for(jurisdiction=tree.grid).days == {date(2026, 5, 1): []}
