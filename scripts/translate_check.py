@@ -3,6 +3,10 @@
 
 Source strings are Chinese; every msgid needs an English msgstr. Stdlib only, so it
 runs anywhere: `python scripts/translate_check.py [path/to/django.po]`.
+
+With no argument it also reads the Python sources: a string wrapped in a gettext function
+imported under an alias xgettext does not know (``gettext_lazy as _l``) is never extracted
+by `make messages`, so it is reported when the catalogue lacks it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ import ast
 import sys
 from pathlib import Path
 
-DEFAULT = Path(__file__).resolve().parent.parent / "src/yizhan/locale/en/LC_MESSAGES/django.po"
+PACKAGE = Path(__file__).resolve().parent.parent / "src/yizhan"
+DEFAULT = PACKAGE / "locale/en/LC_MESSAGES/django.po"
+# what Django's makemessages passes to xgettext for Python (plus xgettext's own defaults)
+KNOWN = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
+         "npgettext", "npgettext_lazy", "dgettext", "dngettext"}
 
 
 def entries(text: str):
@@ -50,9 +58,29 @@ def problems(path: Path) -> list[str]:
     return out
 
 
+def hidden_strings(package: Path):
+    """Yield (file:line, msgid) for strings wrapped in a gettext alias xgettext cannot see."""
+    for source in sorted(package.rglob("*.py")):
+        if {"tests", "migrations"} & set(source.relative_to(package).parts):
+            continue
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        aliases = {a.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                   and node.module == "django.utils.translation" for a in node.names
+                   if a.asname and a.asname not in KNOWN}
+        for node in ast.walk(tree):
+            if (aliases and isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in aliases and node.args and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                yield f"{source.relative_to(package)}:{node.lineno} ({node.func.id})", node.args[0].value
+
+
 def main(argv: list[str]) -> int:
     path = Path(argv[1]) if len(argv) > 1 else DEFAULT
     found = problems(path)
+    if len(argv) == 1 and PACKAGE.is_dir():
+        known = {msgid for _flags, msgid, _msgstrs in entries(path.read_text(encoding="utf-8"))}
+        found += [f"not extracted by makemessages, missing: {msgid!r} at {where}"
+                  for where, msgid in hidden_strings(PACKAGE) if msgid not in known]
     for line in found:
         print(line)
     print(f"{path}: {len(found)} problem(s)")

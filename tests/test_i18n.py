@@ -73,3 +73,46 @@ def test_language_switch_in_the_browser(browser_page_factory, live_server):
     assert "Username" in page.inner_text("main")
     page.get_by_role("button", name="中文").click()
     page.get_by_role("heading", name="工作人员登录").wait_for()
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url", "login", "words"), [
+    ("/reports/new/", True, ["Snap and report", "Choose a category", "Submit report"]),
+    ("/reports/", False, ["Report a problem", "Reports by category", "Reports per month"]),
+    ("/needs/", False, ["Wish wall", "Make a wish", "Suggestion box", "Log in to support"]),
+])
+def test_snap_and_report_and_wish_wall_render_in_english(client, media_root, url, login, words):
+    from yizhan.core.testing.factories import make_staff, make_worker
+    from yizhan.jurisdictions.models import Jurisdiction
+    from yizhan.needs import services as needs
+    from yizhan.reports import services as reports
+    from yizhan.reports.tests.factories import make_category, make_department
+
+    tree = make_jurisdiction_tree()
+    make_category(code="manhole_cover", name="井盖缺失", name_en="Missing manhole cover", kind="component",
+                  is_hazard=True)
+    make_department(jurisdiction=tree.district, code="urban")
+    rider = make_worker(display_name="Zhang")
+    lat, lng = tree.point(tree.grid)
+    reports.case_submit(actor=rider, category="manhole_cover", lat=lat, lng=lng, photos=[],
+                        address="Qingshan Road", description="The cover is gone")
+    admin = make_staff("community_admin", tree.community)
+    wish = needs.wish_submit(actor=rider, text="A microwave at the station", jurisdiction=tree.community)
+    needs.wish_approve(actor=admin, wish=wish)
+    if login:
+        client.force_login(rider)
+    client.cookies["django_language"] = "en"
+    resp = client.get(url)
+    assert resp.status_code == 200
+    text = visible_text(resp.content.decode())
+    for name in Jurisdiction.objects.values_list("name", flat=True):  # place names are data
+        text = text.replace(name, " ")
+    leftover = sorted(set(CJK.findall(text)))
+    assert not leftover, f"untranslated Chinese on {url}: {''.join(leftover)}"
+    for word in words:
+        assert word in text, word
