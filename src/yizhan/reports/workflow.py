@@ -58,12 +58,14 @@ TRANSITIONS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
     (S.HANDLED, A.VERIFY_FAIL): (S.IN_PROGRESS, frozenset({D})),
     (S.HANDLED, A.REOPEN): (S.IN_PROGRESS, frozenset({R})),
     (S.VERIFIED, A.CLOSE): (S.CLOSED, frozenset({D})),
-    # closed: the reporter rates it, the centre calls back (回访), or the reporter reopens
+    # closed: the reporter rates it, the centre calls back (回访), or it is reopened — by
+    # the reporter, or by the centre when the follow-up call finds it unfixed (Open311 and
+    # hotline cases have no reporter account; a written reason is required either way)
     (S.CLOSED, A.EVALUATE): (S.EVALUATED, frozenset({R})),
     (S.CLOSED, A.FOLLOW_UP): (S.CLOSED, frozenset({D})),
-    (S.CLOSED, A.REOPEN): (S.DISPATCHED, frozenset({R})),
+    (S.CLOSED, A.REOPEN): (S.DISPATCHED, frozenset({R, D})),
     (S.EVALUATED, A.FOLLOW_UP): (S.EVALUATED, frozenset({D})),
-    (S.EVALUATED, A.REOPEN): (S.DISPATCHED, frozenset({R})),
+    (S.EVALUATED, A.REOPEN): (S.DISPATCHED, frozenset({R, D})),
     # parked (挂账): kept on the books with a written reason until it can be solved
     (S.PARKED, A.UNPARK): (S.ACCEPTED, frozenset({D})),
 }
@@ -88,6 +90,22 @@ STAGE_LIMIT: dict[str, str | None] = {
     S.REJECTED: None,
     S.MERGED: None,
 }
+
+# Which clock a stage runs on. A category's ``clock`` applies to every stage, except
+# that the *accept* and *dispatch* stages (submitted, accepted, returned) of hazard
+# categories (``is_hazard``: 飞线充电, blocked fire exits, …) and of emergency/urgent
+# ones always run on natural time: a Friday-22:00 fire hazard is due for acceptance
+# within its limit that night, not on Monday morning. Handling and later stages keep
+# the category's clock (the department's office hours).
+NATURAL_TIME_STAGES = {S.SUBMITTED, S.ACCEPTED, S.RETURNED}
+NATURAL_TIME_URGENCIES = {"emergency", "urgent"}
+
+
+def stage_is_natural(state: str, *, clock: str, is_hazard: bool = False, urgency: str = "") -> bool:
+    """Whether the stage ``state`` of a case of this category runs on natural time."""
+    if clock == "natural":
+        return True
+    return state in NATURAL_TIME_STAGES and (bool(is_hazard) or str(urgency) in NATURAL_TIME_URGENCIES)
 
 # Actions whose note is required (a written reason).
 REASON_REQUIRED = {A.REJECT, A.RETURN, A.PARK, A.REQUEST_EXTENSION, A.VERIFY_FAIL, A.REOPEN, A.TRANSFER}

@@ -333,7 +333,14 @@ def _spec(case: Case):
 
 
 def _clock_of(case: Case) -> str:
-    return Clock.NATURAL if case.category.clock == Clock.NATURAL else Clock.WORKING
+    """The clock of the case's current stage (``workflow.stage_is_natural``: hazard and
+    urgent categories accept and dispatch on natural time)."""
+    cat = case.category
+    natural = workflow.stage_is_natural(
+        case.state, clock=cat.clock, is_hazard=cat.is_hazard,
+        urgency=case.urgency if case.urgency != "normal" else cat.urgency,
+    )
+    return Clock.NATURAL if natural else Clock.WORKING
 
 
 def _deadline(case: Case, start: datetime, minutes: float, spec=None) -> datetime:
@@ -1233,22 +1240,27 @@ def _warn_at(case: Case, spec) -> datetime:
 
 
 def _escalation_target(case: Case, level: int):
-    """Level 1 is the parent of the case's community (grids roll up into it), level 2
-    the next one up, ...; capped at the root."""
+    """Level 1 is the parent of the case's node (for a grid case: its community), level
+    2 the next one up, ...; capped at the root."""
     from yizhan.jurisdictions.models import Jurisdiction
 
     codes = _codes_deepest_first(case.jurisdiction.path)
     nodes = {n.code: n for n in Jurisdiction.objects.filter(code__in=codes)}
     chain = [nodes[c] for c in codes if c in nodes]
-    base = next((i for i, n in enumerate(chain) if n.level != "grid"), 0)
-    return chain[min(base + level, len(chain) - 1)]
+    return chain[min(max(1, level), len(chain) - 1)]
 
 
 def _supervisors(case: Case, node) -> list:
-    users = _dispatchers(case, path=node.path)
-    if case.department_id:
-        from yizhan.accounts.models import User
+    """Who hears of an escalation to ``node``: the holders of reports.dispatch on the
+    node or, when it has none, on the nearest ancestor that has some; the department's
+    leads; and when nobody holds reports.dispatch anywhere up the chain, the
+    superusers (an escalation never goes to nobody)."""
+    from yizhan.accounts.models import User
 
+    users = _dispatchers(case, path=node.path)
+    if not users:
+        users = list(User.objects.filter(is_active=True, is_superuser=True).order_by("pk"))
+    if case.department_id:
         users += list(User.objects.filter(
             is_active=True,
             pk__in=DepartmentMember.objects.filter(department_id=case.department_id, is_lead=True).values("user_id"),
@@ -1319,7 +1331,7 @@ def _escalate(case_id: int, now: datetime) -> bool:
             case.was_overdue = True
             case.escalation_level = level
             case.escalated_to = node
-            step.data.update({"level": level, "to": node.code})
+            step.data.update({"level": level, "to": node.code, "to_name": node.name})
             title = Message(f"工单超时升级（{level} 级）：{case.number}",
                             f"Overdue case escalated (level {level}): {case.number}")
             body = Message(f"{case.category.name}，已升级至{node.name}",
@@ -1330,7 +1342,8 @@ def _escalate(case_id: int, now: datetime) -> bool:
                                   Message(f"工单已超时：{case.number}", f"Case overdue: {case.number}"),
                                   None, _staff_url(case)))
 
-        _transition(actor=None, case=c, action=A.ESCALATE, system=True, apply=apply, lock=False)
+        _transition(actor=None, case=c, action=A.ESCALATE, system=True, apply=apply, lock=False,
+                    note=f"超时升级（{level} 级）至{node.name} (escalated to {node.name_en or node.name})")
     return True
 
 
@@ -1339,7 +1352,8 @@ def case_clocks_check(*, now: datetime | None = None) -> dict:
     stage). Idempotent: each case row is re-checked under its lock."""
     now = now or timezone.now()
     warned = escalated = 0
-    fields = ("pk", "stage_started_at", "stage_due_at", "escalation_level", "category__clock",
+    fields = ("pk", "state", "urgency", "stage_started_at", "stage_due_at", "escalation_level", "category__clock",
+              "category__is_hazard", "category__urgency",
               "jurisdiction__path", "jurisdiction__code")
     open_q = (
         Case.objects.filter(state__in=OPEN_STATES, stage_due_at__isnull=False, stage_started_at__isnull=False)

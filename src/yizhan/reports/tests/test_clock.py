@@ -147,21 +147,25 @@ def test_warn_at_80_percent_then_escalate_level_by_level(clock, tree):
     assert svc.case_clocks_check()["escalated"] == 1
     case.refresh_from_db()
     assert case.overdue_at == sh(2026, 11, 23, 10, 41) and case.was_overdue
-    assert case.escalation_level == 1 and case.escalated_to == tree.street
-    assert Notification.objects.filter(user=street, kind="case_escalated").count() == 1
+    # level 1 is the grid's parent: the community
+    assert case.escalation_level == 1 and case.escalated_to == tree.community
+    assert Notification.objects.filter(user=community, kind="case_escalated").count() == 1
     assert Notification.objects.filter(user=community, kind="case_overdue").count() == 1
+    assert not Notification.objects.filter(user=street).exists()
     assert not Notification.objects.filter(user=district).exists()
     ev = CaseEvent.objects.get(case=case, action="escalate")
     assert (ev.from_state, ev.to_state, ev.is_public, ev.data["level"]) == ("submitted", "submitted", False, 1)
+    assert tree.community.name in ev.note and tree.community.code not in ev.note
 
     clock.set(sh(2026, 11, 23, 13, 49))  # 99 working minutes late: still level 1
     assert svc.case_clocks_check()["escalated"] == 0
     clock.set(sh(2026, 11, 23, 13, 50))  # another full stage (100 working minutes) late
     assert svc.case_clocks_check()["escalated"] == 1
     case.refresh_from_db()
-    assert case.escalation_level == 2 and case.escalated_to == tree.district
+    assert case.escalation_level == 2 and case.escalated_to == tree.street
     assert case.overdue_at == sh(2026, 11, 23, 10, 41)
-    assert Notification.objects.filter(user=district, kind="case_escalated").count() == 1
+    assert Notification.objects.filter(user=street, kind="case_escalated").count() == 1
+    assert not Notification.objects.filter(user=district).exists()
     assert Notification.objects.filter(user=community, kind="case_overdue").count() == 1  # once per stage
     assert svc.case_clocks_check()["escalated"] == 0
 
@@ -185,8 +189,48 @@ def test_escalation_while_dispatched_tells_handlers_and_department_leads(clock, 
     result = svc.case_clocks_check()
     assert result["escalated"] == 1
     assert Notification.objects.filter(user=lead, kind="case_escalated").count() == 1
-    assert Notification.objects.filter(user=street, kind="case_escalated").count() == 1
+    assert Notification.objects.filter(user=admin, kind="case_escalated").count() == 1  # level 1: the community
+    assert not Notification.objects.filter(user=street, kind="case_escalated").exists()
     assert Notification.objects.filter(user=handler, kind="case_overdue").count() == 1
+
+
+def test_escalation_walks_up_past_nodes_without_dispatchers_then_to_superusers(clock, tree, cat):
+    from yizhan.accounts.models import User
+
+    district = make_staff("district_admin", tree.district)
+    case = submit_at(clock, sh(2026, 11, 23, 9, 0), cat, tree)
+    clock.set(sh(2026, 11, 23, 10, 1))
+    assert svc.case_clocks_check()["escalated"] == 1
+    case.refresh_from_db()
+    # level 1 is the community, which has nobody: the nearest holder above hears of it
+    assert case.escalated_to == tree.community
+    assert Notification.objects.filter(user=district, kind="case_escalated").count() == 1
+
+    lonely = make_case(category=cat, jurisdiction=tree.far_grid)
+    root = User.objects.create_superuser(username="root_esc", password="x")
+    clock.set(sh(2026, 11, 23, 11, 30))
+    svc.case_clocks_check()
+    lonely.refresh_from_db()
+    assert lonely.escalation_level == 1
+    # nobody holds reports.dispatch above the far grid: the superusers are told
+    assert Notification.objects.filter(user=root, kind="case_escalated").count() == 1
+
+
+def test_hazard_and_urgent_categories_accept_and_dispatch_on_natural_time(clock, tree):
+    hazard = make_category("flying_wire", is_hazard=True, accept_minutes=30, dispatch_minutes=60,
+                           handle_minutes=240)
+    urgent = make_category("gas_smell", urgency="urgent", accept_minutes=30)
+    admin = make_staff("community_admin", tree.community)
+    make_department(jurisdiction=tree.district, code="urban")
+    case = submit_at(clock, sh(2026, 11, 27, 22, 0), hazard, tree)  # Friday 22:00
+    assert case.stage_due_at == sh(2026, 11, 27, 22, 30)
+    assert submit_at(clock, sh(2026, 11, 27, 22, 0), urgent, tree).stage_due_at == sh(2026, 11, 27, 22, 30)
+    clock.set(sh(2026, 11, 27, 22, 10))
+    svc.case_accept(actor=admin, case=case)
+    assert case.stage_due_at == sh(2026, 11, 27, 23, 10)  # dispatch: natural time too
+    clock.set(sh(2026, 11, 27, 22, 20))
+    svc.case_dispatch(actor=admin, case=case)
+    assert case.stage_due_at == sh(2026, 11, 30, 14, 0)  # handling: the working clock (Monday)
 
 
 def test_clock_check_is_quiet_without_due_cases(clock, tree, cat):
