@@ -282,6 +282,12 @@ class Case(TimeStampedModel):
                 fields=["reporter", "idempotency_key"], condition=~Q(idempotency_key=""),
                 name="case_idempotency_key_unique",
             ),
+            # Open311 cases have no reporter: a client's key is unique per client
+            models.UniqueConstraint(
+                fields=["open311_client", "idempotency_key"],
+                condition=Q(reporter__isnull=True) & ~Q(idempotency_key=""),
+                name="case_open311_idempotency_key_unique",
+            ),
         ]
 
     def __str__(self):
@@ -300,9 +306,10 @@ class CaseEvent(models.Model):
     )
     actor_label = models.CharField(max_length=150, blank=True)
     at = models.DateTimeField(db_index=True)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, help_text="Internal note (staff only; a reporter's own words for theirs)")
+    public_note = models.TextField(blank=True, help_text="Public reply: shown to the public and the reporter")
     data = models.JSONField(default=dict, blank=True)
-    is_public = models.BooleanField(default=True, help_text="Shown on the public case page")
+    is_public = models.BooleanField(default=True, help_text="The line (action and time) shows on the public page")
 
     class Meta:
         ordering = ["at", "id"]
