@@ -11,6 +11,7 @@ themselves. Static paths (public, mine, bulk-dispatch) come before ``/{number}``
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +24,7 @@ from yizhan.core.errors import Message, NotAuthenticated, ValidationError
 from yizhan.core.pii import mask_phone
 from yizhan.reports import schemas as S
 from yizhan.reports import selectors, services
-from yizhan.reports.choices import CaseAction, CaseState
+from yizhan.reports.choices import CaseAction, CaseState, PhotoStage
 from yizhan.reports.models import Case, CasePhoto, Category, Department, Open311Client
 
 router = Router(tags=["reports"])
@@ -57,9 +58,34 @@ def _label(state: str) -> str:
     return str(CaseState(state).label) if state in CaseState.values else state
 
 
-def _photo_out(p: CasePhoto) -> dict:
-    return {"id": p.pk, "stage": p.stage, "url": p.image.url if p.image else "", "width": p.width,
+def _photo_out(p: CasePhoto, *, staff: bool = True) -> dict:
+    """A photo as staff see it (``staff``: the original, through the permission-checked
+    staff view, never a media URL) or as anyone else does (see ``_photos_for_reporter``)."""
+    from django.urls import reverse
+
+    url = reverse("reports:work_photo", args=[p.pk]) if staff and p.image else ""
+    return {"id": p.pk, "stage": p.stage, "url": url, "width": p.width,
             "height": p.height, "approved": p.approved_at is not None, "created_at": p.created_at}
+
+
+def _photos_for_reporter(case: Case) -> list[dict]:
+    """What a reporter (without reports.view on the case) may see: approved photos by
+    their public (redacted) URL, and their own report-stage photos through the
+    authenticated ``reports:mine_photo`` view; never a handler's unapproved original."""
+    from django.urls import reverse
+
+    out = []
+    for p in case.photos.all():
+        item = _photo_out(p, staff=False)
+        if p.approved_at and p.public_image:
+            item["url"] = p.public_image.url
+        elif p.stage == PhotoStage.REPORT and p.image and case.reporter_id and p.uploaded_by_id in (
+                None, case.reporter_id):
+            item["url"] = reverse("reports:mine_photo", args=[p.pk])
+        else:
+            continue
+        out.append(item)
+    return out
 
 
 def _case_out(case: Case) -> dict:
@@ -68,7 +94,7 @@ def _case_out(case: Case) -> dict:
         "category": _ref(case.category), "lat": case.lat, "lng": case.lng, "address": case.address,
         "description": case.description, "details": case.details or {}, "is_anonymous": case.is_anonymous,
         "supporter_count": case.supporter_count, "submitted_at": case.submitted_at, "closed_at": case.closed_at,
-        "rating": case.rating, "photos": [_photo_out(p) for p in case.photos.all()],
+        "rating": case.rating, "photos": _photos_for_reporter(case),
     }
 
 
@@ -251,16 +277,16 @@ def category_update(request: HttpRequest, code: str, payload: S.CategoryPatch):
 @router.get("/duplicates", auth=None, response=S.DuplicateListOut,
             summary="Open cases of the same category within 50 m (public)")
 def duplicates(request: HttpRequest, category: str = "", lat: str | None = None, lng: str | None = None):
-    from yizhan.core.geo import haversine_m, validate_lat_lng
+    from yizhan.core.geo import validate_lat_lng
 
     lat_f, lng_f = validate_lat_lng(lat, lng)
     selectors.category_get(code=category)
-    cases = selectors.case_duplicates(category=category, lat=lat_f, lng=lng_f)
+    cases = selectors.case_duplicates(category=category, lat=lat_f, lng=lng_f, brief=True)
     items = []
     for c in cases:
         item = _public_item(c)
         item["description"] = c.description[:200]
-        item["distance_m"] = round(haversine_m(lat_f, lng_f, c.lat, c.lng), 1)
+        item["distance_m"] = c.distance_m
         items.append(item)
     return {"items": items, "count": len(items)}
 
@@ -268,7 +294,7 @@ def duplicates(request: HttpRequest, category: str = "", lat: str | None = None,
 # ---- reporting ------------------------------------------------------------------------------------------------
 
 
-@router.post("/cases", response={200: S.SubmitOut, 201: S.SubmitOut},
+@router.post("/cases", response={200: S.SubmitOut | S.SubmitSupportedOut, 201: S.SubmitOut},
              openapi_extra=_multipart_doc(S.CaseIn, idempotency=True),
              summary="Report a problem: JSON or multipart with up to 3 photos; Idempotency-Key header (logged in)")
 def case_submit(request: HttpRequest):
@@ -281,6 +307,9 @@ def case_submit(request: HttpRequest):
         is_anonymous=payload.is_anonymous, address=payload.address, idempotency_key=key,
         source="app", support=payload.support or None,
     )
+    if result.supported:  # someone else's case: only what the public may see of it
+        return Status(200, {"number": result.case.number, "supporter_count": result.case.supporter_count,
+                            "supported": True})
     out = _case_out(result.case)
     out.update({"created": result.created, "supported": result.supported})
     return Status(201 if result.created else 200, out)
@@ -333,11 +362,16 @@ def cases_mine(request: HttpRequest, limit: int = 100, offset: int = 0):
 @router.get("/cases", response=S.StaffListOut, summary="Cases in my jurisdiction, with filters (staff)")
 def case_staff_list(
     request: HttpRequest, state: Query[list[str]] = None, category: str = "", department: str = "",
-    assignee: str = "", overdue: bool | None = None, q: str = "", due_before: str = "", jurisdiction: str = "",
+    assignee: str = "", overdue: bool | None = None, q: str = "", due_before: datetime | None = None,
+    jurisdiction: str = "",
     limit: int = 100, offset: int = 0,
 ):
     actor = request.auth
     permissions.require(actor, "reports.view")
+    if due_before is not None and due_before.tzinfo is None:  # a wall-clock time in China
+        from zoneinfo import ZoneInfo
+
+        due_before = due_before.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     filters: dict[str, Any] = {"category": category, "department": department, "assignee": assignee, "q": q,
                                "due_before": due_before, "jurisdiction": jurisdiction}
     states = [s for part in (state or []) for s in part.split(",") if s]
@@ -400,7 +434,7 @@ def _case_for_action(actor, number: str) -> Case:
 
 def _action_kwargs(actor, payload: S.ActionIn, photos: list) -> dict:
     kwargs: dict[str, Any] = {}
-    for name in ("note", "rating", "minutes", "approve"):
+    for name in ("note", "public_reply", "rating", "minutes", "approve"):
         value = getattr(payload, name)
         if value is not None and value != "":
             kwargs[name] = value
@@ -457,7 +491,7 @@ def _staff_detail_for_reporter(case: Case) -> dict:
         "contact_phone": "", "is_anonymous": case.is_anonymous, "rating": case.rating,
         "rating_comment": case.rating_comment, "parked_reason": case.parked_reason,
         "reject_reason": case.reject_reason, "merged_into": case.merged_into.number if case.merged_into_id else None,
-        "photos": [_photo_out(p) for p in case.photos.all()],
+        "photos": _photos_for_reporter(case),
         "timeline": timeline,
         "actions": list(selectors.case_actions_for(actor=case.reporter, case=case)),
     })
@@ -626,9 +660,18 @@ def figures(request: HttpRequest, params: Query[S.FiguresQuery]):
 
 @router.get("/figures.xlsx", summary="The figures as an Excel workbook (admin)")
 def figures_xlsx(request: HttpRequest, params: Query[S.FiguresQuery]):
-    from yizhan.reports.figures import case_figures_xlsx
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
 
-    data = case_figures_xlsx(figures=_figures(request, params))
+    from yizhan.reports.figures import case_figures_export
+
+    actor = request.auth
+    permissions.require(actor, "reports.figures")
+    tz = ZoneInfo("Asia/Shanghai")
+    since = datetime.combine(params.since, time.min, tzinfo=tz) if params.since else None
+    until = datetime.combine(params.until, time.max, tzinfo=tz) if params.until else None
+    # the export service writes the EXPORT audit row in the same transaction
+    _, data = case_figures_export(actor=actor, since=since, until=until, jurisdiction=params.jurisdiction or None)
     resp = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp["Content-Disposition"] = 'attachment; filename="case-figures.xlsx"'
     return resp

@@ -142,6 +142,15 @@ class SubmitOut(CaseOut):
     supported: bool = Field(description="The reporter was added as a supporter of an existing case")
 
 
+class SubmitSupportedOut(Schema):
+    """The answer to ``support=<number>``: the 'me too' was counted; nothing of the other
+    person's case beyond what the public map shows."""
+
+    number: str
+    supporter_count: int
+    supported: bool = Field(description="Always true: the reporter was added as a supporter of an existing case")
+
+
 class CaseListOut(Schema):
     items: list[CaseOut]
     count: int
@@ -251,7 +260,8 @@ class StaffDetailOut(StaffItemOut):
 class ActionIn(Schema):
     """Arguments of an action (JSON form; multipart takes the same names + ``photos``)."""
 
-    note: str = ""
+    note: str = Field("", description="Internal note (staff only)")
+    public_reply: str = Field("", description="Public reply: shown to the public and the reporter")
     department: str | None = Field(None, description="Department code (dispatch, transfer)")
     assignee: int | None = Field(None, description="User id (dispatch, transfer)")
     rating: Scalar = Field(None, description="1..5 (evaluate)")

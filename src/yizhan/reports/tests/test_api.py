@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -241,6 +242,37 @@ def test_submit_me_too(client, tree, cat):
     assert resp.status_code == 200, resp.content
     assert resp.json()["supported"] is True and resp.json()["number"] == case.number
     assert Case.objects.count() == 1 and Case.objects.get().supporter_count == 1
+    # nothing of the other person's case: no description, details or photos
+    assert resp.json() == {"number": case.number, "supporter_count": 1, "supported": True}
+
+
+def test_reporter_sees_approved_and_own_photos_only_never_originals_by_media_url(client, tree, cat, admin):
+    reporter = make_worker()
+    case = make_case(category=cat, jurisdiction=tree.grid, reporter=reporter, photos=[photo_upload()])
+    own = case.photos.get()
+    handler = make_staff("grid_worker", tree.grid)
+    after = CasePhoto.objects.create(case=case, stage="after", image=photo_upload(color=(0, 9, 9)),
+                                     uploaded_by=handler)
+    client.force_login(reporter)
+    photos = client.get(f"{BASE}/cases/mine").json()["items"][0]["photos"]
+    assert [(p["id"], p["url"]) for p in photos] == [(own.pk, f"/reports/mine/photos/{own.pk}/")]
+    assert client.get(photos[0]["url"]).status_code == 200
+    assert client.get(f"/reports/mine/photos/{after.pk}/").status_code == 404  # a handler's photo
+    client.force_login(make_worker())
+    assert client.get(f"/reports/mine/photos/{own.pk}/").status_code == 404  # someone else's report
+    client.logout()
+    assert client.get(f"/reports/mine/photos/{own.pk}/").status_code == 302  # to the login
+    # once approved, the handler's photo is listed by its public (redacted) copy
+    client.force_login(admin)
+    assert api_json(client, "post", f"{BASE}/photos/{after.pk}/approve", {}).status_code == 200
+    staff_urls = {p["id"]: p["url"] for p in client.get(f"{BASE}/cases/{case.number}").json()["photos"]}
+    assert staff_urls == {own.pk: f"/work/photos/{own.pk}/", after.pk: f"/work/photos/{after.pk}/"}
+    assert client.get(staff_urls[after.pk]).status_code == 200
+    client.force_login(reporter)
+    after.refresh_from_db()
+    urls = {p["id"]: p["url"] for p in client.get(f"{BASE}/cases/mine").json()["items"][0]["photos"]}
+    assert urls[after.pk] == after.public_image.url and "/public/" in urls[after.pk]
+    assert all(after.image.name not in u and own.image.name not in u for u in urls.values())
 
 
 # ---- public ----------------------------------------------------------------------------------------------
@@ -563,6 +595,23 @@ def test_figures_matrix(client, tree, cat, admin):
     assert_error(client.get(f"{BASE}/figures?since=yesterday"), 400, field="since")
 
 
+def test_figures_xlsx_export_is_audited(client, tree, cat, admin):
+    make_case_in("closed", category=cat, jurisdiction=tree.grid)
+    client.force_login(admin)
+    assert not AuditLog.objects.filter(action="export").exists()
+    client.get(f"{BASE}/figures")  # viewing the figures is not an export
+    assert not AuditLog.objects.filter(action="export").exists()
+    resp = client.get(f"{BASE}/figures.xlsx?since=2026-01-01")
+    assert resp.status_code == 200 and resp.content[:2] == b"PK"
+    log = AuditLog.objects.get(action="export")
+    assert log.object_type == "reports.figures" and log.actor_id == admin.pk
+    assert log.changes["since"] == "2026-01-01" and log.changes["cases"] == 1
+    # refused downloads write nothing
+    client.force_login(make_worker())
+    assert client.get(f"{BASE}/figures.xlsx").status_code == 403
+    assert AuditLog.objects.filter(action="export").count() == 1
+
+
 # ---- Open311 clients ----------------------------------------------------------------------------------------------
 
 
@@ -589,3 +638,12 @@ def test_open311_clients_matrix(client, tree, admin, district_admin):
                                                       "lat": lat, "long": lng})
     assert resp.status_code == 403 and resp.json()[0]["code"] == 403
     assert_error(api_json(client, "post", f"{BASE}/open311-clients/99999/revoke", {}), 404)
+
+
+def test_staff_list_due_before_is_a_datetime(client, tree, cat, admin):
+    case = make_case(category=cat, jurisdiction=tree.grid)
+    client.force_login(admin)
+    assert_error(client.get(f"{BASE}/cases?due_before=xyz"), 400, "invalid", "due_before")
+    later = (case.stage_due_at + timedelta(minutes=1)).isoformat()
+    assert client.get(f"{BASE}/cases", {"due_before": later}).json()["count"] == 1
+    assert client.get(f"{BASE}/cases", {"due_before": "2000-01-01T08:00:00"}).json()["count"] == 0

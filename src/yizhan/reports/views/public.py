@@ -373,6 +373,31 @@ def mine(request):
     })
 
 
+@require_GET
+@app_errors(login=True)
+def mine_photo(request, photo_id):
+    """A reporter's own report-stage photo (the EXIF-free original), only to them and
+    never through a public media URL; 404 for anything else."""
+    import mimetypes
+
+    from django.http import FileResponse
+
+    from yizhan.reports.choices import PhotoStage
+    from yizhan.reports.models import CasePhoto
+
+    photo = (CasePhoto.objects.filter(pk=photo_id, stage=PhotoStage.REPORT, case__reporter=request.user)
+             .exclude(image="").first())
+    if photo is None or photo.uploaded_by_id not in (None, request.user.pk):
+        raise NotFound()
+    try:
+        fh = photo.image.open("rb")
+    except (FileNotFoundError, OSError):
+        raise NotFound() from None
+    resp = FileResponse(fh, content_type=mimetypes.guess_type(photo.image.name)[0] or "application/octet-stream")
+    resp["Cache-Control"] = "private, max-age=3600"
+    return resp
+
+
 # ---------------------------------------------------------------- case page
 
 STEP_ORDER = [
@@ -541,5 +566,6 @@ urlpatterns = [
     path("reports/new/duplicates/", new_duplicates, name="new_duplicates"),
     path("reports/new/fields/", new_fields, name="new_fields"),
     path("reports/mine/", mine, name="mine"),
+    path("reports/mine/photos/<int:photo_id>/", mine_photo, name="mine_photo"),
     path("reports/c/<str:number>/", case_public, name="case_public"),
 ]
