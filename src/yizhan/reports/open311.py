@@ -253,15 +253,13 @@ def status_of(state: str) -> str:
 
 
 def _status_notes(case: Case) -> str:
-    if case.state == CaseState.REJECTED:
-        return case.reject_reason
-    if case.state == CaseState.PARKED:
-        return case.parked_reason
+    """The latest public reply (staff notes, reject/park reasons are internal), else the
+    state's label."""
     if case.state == CaseState.MERGED and case.merged_into_id:
         return _t(f"与 {case.merged_into.number} 重复，已合并", f"Duplicate of {case.merged_into.number}")
     for event in case.open311_events:
-        if event.note:
-            return event.note
+        if event.public_note:
+            return event.public_note
     return str(CaseState(case.state).label) if case.state in CaseState.values else case.state
 
 
@@ -300,7 +298,7 @@ def cases_queryset():
     """Cases as Open311 shows them (no reporter data is read)."""
     return Case.objects.select_related("category", "department", "jurisdiction", "merged_into").prefetch_related(
         Prefetch("photos", queryset=_public_photos(), to_attr="open311_photos"),
-        Prefetch("events", queryset=CaseEvent.objects.filter(is_public=True).exclude(note="").order_by("-at", "-id"),
+        Prefetch("events", queryset=CaseEvent.objects.filter(is_public=True).exclude(public_note="").order_by("-at", "-id"),
                  to_attr="open311_events"),
     )
 
@@ -496,12 +494,18 @@ def _locate_address(address: str) -> tuple[float, float]:
 
 
 def _post_request(request, fmt):
-    """POST Service Request (api_key required)."""
+    """POST Service Request (api_key required).
+
+    Key errors as GeoReport v2 has them: the spec's "Possible Errors" for POST Service
+    Request list "400 - ... was not provided" for a missing required argument, so a
+    missing (or blank) api_key is a 400; it lists no code for a bad key, so an unknown or
+    revoked key is a 403 Forbidden (the key is a form field, not an HTTP auth scheme, so
+    not a 401 with a WWW-Authenticate challenge). Both in the spec's error list shape."""
     from yizhan.reports import services
     from yizhan.reports.services.open311 import open311_client_authenticate
 
     params = _post_params(request)
-    api_key = params.get("api_key") or ""
+    api_key = str(params.get("api_key") or "").strip()
     if not api_key:
         raise _bad("缺少 api_key", "api_key was not provided")
     try:
@@ -575,7 +579,7 @@ def update_out(request, event: CaseEvent) -> dict:
         "service_request_id": case.number,
         "status": status_of(state),
         "updated_datetime": iso(event.at),
-        "description": event.note or str(event.get_action_display()),
+        "description": event.public_note or str(event.get_action_display()),
         "media_url": request.build_absolute_uri(photo.public_image.url) if photo else "",
         "external_status_code": state,
     }

@@ -351,7 +351,10 @@ def _post(client, fmt="json", **data):
 def test_post_key_errors_change_nothing(client, tree, cat, key):
     lat, lng = tree.point(tree.grid)
     base = {"service_code": "manhole", "lat": lat, "long": lng, "attribute[floor]": "1"}
+    # GeoReport v2, POST Service Request, Possible Errors: a required argument not provided -> 400
     assert "api_key" in assert_o311_error(_post(client, **base), 400)
+    assert "api_key" in assert_o311_error(_post(client, "xml", **base), 400, "xml")
+    assert "api_key" in assert_o311_error(_post(client, api_key="   ", **base), 400)  # blank = not provided
     assert_o311_error(_post(client, api_key="o311_wrong", **base), 403)
     assert_o311_error(_post(client, "xml", api_key="o311_wrong", **base), 403, "xml")
     client_row = Open311Client.objects.get()
