@@ -1,9 +1,8 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
 from yizhan.config.api import api
+from yizhan.core.media import media_urlpatterns
 
 urlpatterns = [
     path("api/v1/", api.urls),
@@ -17,5 +16,5 @@ urlpatterns = [
     path("open311/v2/", include("yizhan.reports.open311_urls")),
     path("", include("yizhan.stations.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# only the public media prefixes, in every mode; originals go through permission-checked views
+urlpatterns += media_urlpatterns()
