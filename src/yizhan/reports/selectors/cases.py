@@ -111,15 +111,15 @@ def case_duplicates(*, category: str, lat, lng, radius_m: float = 50, exclude_id
 # ---- public --------------------------------------------------------------------------
 
 
+PUBLIC_REPORTER = "热心市民"  # "a resident": the public never sees a reporter's name, not even masked
+
+
 def public_reporter_name(case: Case) -> str:
-    """"匿名" for anonymous or Open311 reports, else the display name masked (张**)."""
-    user = case.reporter
-    if case.is_anonymous or user is None:
+    """"匿名" for anonymous or Open311 reports, else "热心市民" (a resident) — never a
+    name; only the reporter themself and staff see who reported."""
+    if case.is_anonymous or case.reporter_id is None:
         return "匿名"
-    name = (user.display_name or "").strip()
-    if not name or name.isdigit() or name == user.get_username():
-        return "匿名"  # no chosen name: never fall back to a login name or a phone
-    return name[0] + "**"
+    return PUBLIC_REPORTER
 
 
 def case_public_get(*, number) -> Case:
@@ -188,7 +188,8 @@ def case_public_view(*, case: Case) -> dict:
             "state": e.to_state,
             "state_label": str(CaseState(e.to_state).label) if e.to_state in CaseState.values else "",
             "at": e.at,
-            "note": e.note if e.action not in (CaseAction.SUBMIT,) else "",
+            # only the public reply: staff notes and the reporter's own comments stay internal
+            "note": e.public_note,
             "photos": _public_photos(by_event.get(e.pk, [])),
         }
         for e in case.events.filter(is_public=True).order_by("at", "id")
@@ -206,12 +207,13 @@ def case_public_view(*, case: Case) -> dict:
         "address": case.address,
         "description": case.description,
         "submitted_at": case.submitted_at,
-        "closed_at": case.closed_at,
+        # a reopened case is not closed: its old closing time was cleared when reopened
+        "closed_at": case.closed_at if case.state in FINISHED_STATES else None,
         "jurisdiction": {"code": case.jurisdiction.code, "name": case.jurisdiction.name},
         "department": case.department.name if case.department_id else "",
         "reporter": public_reporter_name(case),
         "supporter_count": case.supporter_count,
-        "rating": case.rating,
+        "rating": case.rating if case.state in FINISHED_STATES else None,
         "photos": _public_photos(photos),
         "events": events,
     }
@@ -368,10 +370,18 @@ def case_actions_for(*, actor, case: Case) -> list[str]:
 
 
 def case_timeline(*, case: Case, public_only: bool = False) -> list[CaseEvent]:
+    """The case's timeline. ``public_only``: the public lines, each carrying only what the
+    public may read — ``note`` is the public reply (never the internal note or a
+    reporter's comment) and ``data`` only the rating (the instances are not saved)."""
     qs = case.events.select_related("actor").prefetch_related("photos").order_by("at", "id")
-    if public_only:
-        qs = qs.filter(is_public=True)
-    return list(qs)
+    if not public_only:
+        return list(qs)
+    events = list(qs.filter(is_public=True))
+    for e in events:
+        e.note = e.public_note
+        data = e.data or {}
+        e.data = {"rating": data["rating"]} if e.action == CaseAction.EVALUATE and "rating" in data else {}
+    return events
 
 
 def reply_templates_for(*, actor, action) -> QuerySet:

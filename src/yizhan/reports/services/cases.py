@@ -385,6 +385,7 @@ class _Step:
     to_state: str
     note: str
     now: datetime
+    public_reply: str = ""
     data: dict = field(default_factory=dict)  # written to the event (JSON)
     extra: dict = field(default_factory=dict)  # objects passed from prepare to apply
     result: object = None
@@ -393,10 +394,16 @@ class _Step:
 
 
 def _transition(*, actor, case: Case, action: str, note="", photos=(), system: bool = False,
-                prepare=None, apply=None, public: bool | None = None, lock: bool = True) -> _Step:
+                prepare=None, apply=None, public: bool | None = None, lock: bool = True,
+                public_reply="") -> _Step:
     """Run one move of the workflow (see the module docstring). ``prepare(case, step)``
     validates and may raise before anything is written; ``apply(case, step)`` changes
-    the case's fields (after the state is set, before the clock and the save)."""
+    the case's fields (after the state is set, before the clock and the save).
+
+    ``note`` is internal (staff, and the reporter's own words on their actions);
+    ``public_reply`` is the reply the public and the reporter read (FixMyStreet's public
+    update). The public timeline shows an event's action and time and its public reply,
+    never its note."""
     if not system:
         _require_login(actor)
     photos = [p for p in (photos or ()) if p is not None]
@@ -414,13 +421,14 @@ def _transition(*, actor, case: Case, action: str, note="", photos=(), system: b
         if not kinds & allowed:
             raise PermissionDenied()
         note = _text(note, field="note", limit=MAX_NOTE)
+        public_reply = _text(public_reply, field="public_reply", limit=MAX_NOTE)
         if action in workflow.REASON_REQUIRED and not note:
             raise E.ReasonRequired()
         if action in workflow.PHOTO_REQUIRED and not photos:
             raise E.PhotoRequired()
         now = timezone.now()
         step = _Step(actor=actor, kinds=kinds, action=action, from_state=locked.state, to_state=to_state,
-                     note=note, now=now)
+                     note=note, now=now, public_reply=public_reply)
         if prepare is not None:
             prepare(locked, step)
         files = _clean_photos(photos)
@@ -443,8 +451,8 @@ def _transition(*, actor, case: Case, action: str, note="", photos=(), system: b
         event = CaseEvent.objects.create(
             case=locked, action=action, from_state=step.from_state, to_state=step.to_state,
             actor=actor if _authenticated(actor) else None, actor_label=_label(actor if not system else None),
-            at=now, note=note, data={"as": kinds_sorted, **step.data},
-            is_public=(action not in PRIVATE_ACTIONS) if public is None else public,
+            at=now, note=note, public_note=public_reply, data={"as": kinds_sorted, **step.data},
+            is_public=(action not in PRIVATE_ACTIONS or bool(public_reply)) if public is None else public,
         )
         _save_photos(locked, files, stage=PHOTO_STAGE.get(action, PhotoStage.PROGRESS), event=event, actor=actor)
         audit_record(
@@ -699,23 +707,24 @@ def case_support(*, actor, case: Case) -> Case:
 # ---- the transitions -----------------------------------------------------------------
 
 
-def case_accept(*, actor, case: Case, note="") -> Case:
+def case_accept(*, actor, case: Case, note="", public_reply="") -> Case:
     def apply(c, step):
         step.tell.append(([c.reporter] if c.reporter_id else [], "case_accepted",
                           Message(f"您的上报已立案：{c.number}", f"Your report was accepted: {c.number}"),
                           None, _public_url(c)))
 
-    return _transition(actor=actor, case=case, action=A.ACCEPT, note=note, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.ACCEPT, note=note, public_reply=public_reply, apply=apply).result
 
 
-def case_reject(*, actor, case: Case, note="") -> Case:
+def case_reject(*, actor, case: Case, note="", public_reply="") -> Case:
     def apply(c, step):
         c.reject_reason = step.note[:500]
         step.tell.append(([c.reporter] if c.reporter_id else [], "case_rejected",
                           Message(f"您的上报未予立案：{c.number}", f"Your report was not accepted: {c.number}"),
-                          Message(step.note[:200], step.note[:200]), _public_url(c)))
+                          Message(step.public_reply[:200], step.public_reply[:200]) if step.public_reply else None,
+                          _public_url(c)))
 
-    return _transition(actor=actor, case=case, action=A.REJECT, note=note, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.REJECT, note=note, public_reply=public_reply, apply=apply).result
 
 
 def _resolve_department(case: Case, department) -> Department:
@@ -772,12 +781,13 @@ def _dispatch_apply(department, assignee):
     return prepare, apply
 
 
-def case_dispatch(*, actor, case: Case, department: Department | str | None = None, assignee=None, note="") -> Case:
+def case_dispatch(*, actor, case: Case, department: Department | str | None = None, assignee=None, note="",
+                  public_reply="") -> Case:
     prepare, apply = _dispatch_apply(department, assignee)
-    return _transition(actor=actor, case=case, action=A.DISPATCH, note=note, prepare=prepare, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.DISPATCH, note=note, public_reply=public_reply, prepare=prepare, apply=apply).result
 
 
-def case_transfer(*, actor, case: Case, department, assignee=None, note="") -> Case:
+def case_transfer(*, actor, case: Case, department, assignee=None, note="", public_reply="") -> Case:
     prepare, dispatch_apply = _dispatch_apply(department, assignee)
 
     def prepare_transfer(c, step):
@@ -787,27 +797,27 @@ def case_transfer(*, actor, case: Case, department, assignee=None, note="") -> C
         if assignee in (None, ""):
             step.extra["assignee"] = None  # the new department picks its own handler
 
-    return _transition(actor=actor, case=case, action=A.TRANSFER, note=note, prepare=prepare_transfer,
+    return _transition(actor=actor, case=case, action=A.TRANSFER, note=note, public_reply=public_reply, prepare=prepare_transfer,
                        apply=dispatch_apply).result
 
 
-def case_start(*, actor, case: Case, note="") -> Case:
+def case_start(*, actor, case: Case, note="", public_reply="") -> Case:
     def apply(c, step):
         if c.assignee_id is None and _authenticated(step.actor):
             c.assignee = step.actor  # a department member signs for it: it is theirs now
 
-    return _transition(actor=actor, case=case, action=A.START, note=note, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.START, note=note, public_reply=public_reply, apply=apply).result
 
 
-def case_progress(*, actor, case: Case, note="", photos=()) -> Case:
+def case_progress(*, actor, case: Case, note="", photos=(), public_reply="") -> Case:
     def prepare(c, step):
         if not step.note and not [p for p in (photos or ()) if p is not None]:
             raise E.ReasonRequired(Message("请填写进展或上传照片", "Please write what was done or add a photo"))
 
-    return _transition(actor=actor, case=case, action=A.PROGRESS, note=note, photos=photos, prepare=prepare).result
+    return _transition(actor=actor, case=case, action=A.PROGRESS, note=note, public_reply=public_reply, photos=photos, prepare=prepare).result
 
 
-def case_return(*, actor, case: Case, note="") -> Case:
+def case_return(*, actor, case: Case, note="", public_reply="") -> Case:
     def apply(c, step):
         step.data.update({"department": c.department.code if c.department_id else None,
                           "assignee": c.assignee_id})
@@ -817,17 +827,17 @@ def case_return(*, actor, case: Case, note="") -> Case:
                           Message(f"工单被退回：{c.number}", f"Work order returned: {c.number}"),
                           Message(step.note[:200], step.note[:200]), _console_url(c)))
 
-    return _transition(actor=actor, case=case, action=A.RETURN, note=note, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.RETURN, note=note, public_reply=public_reply, apply=apply).result
 
 
-def case_handle(*, actor, case: Case, note="", photos=()) -> Case:
+def case_handle(*, actor, case: Case, note="", photos=(), public_reply="") -> Case:
     def apply(c, step):
         step.tell.append(([c.reporter] if c.reporter_id else [], "case_handled",
                           Message(f"您上报的问题已处置，请确认：{c.number}",
                                   f"Your report was dealt with; please confirm: {c.number}"),
                           None, _public_url(c)))
 
-    return _transition(actor=actor, case=case, action=A.HANDLE, note=note, photos=photos, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.HANDLE, note=note, public_reply=public_reply, photos=photos, apply=apply).result
 
 
 def _whole(value) -> int | None:
@@ -841,7 +851,7 @@ def _whole(value) -> int | None:
     return None
 
 
-def case_request_extension(*, actor, case: Case, minutes: int, note="") -> ExtensionRequest:
+def case_request_extension(*, actor, case: Case, minutes: int, note="", public_reply="") -> ExtensionRequest:
     minutes_i = _whole(minutes)
 
     def prepare(c, step):
@@ -860,11 +870,11 @@ def case_request_extension(*, actor, case: Case, minutes: int, note="") -> Exten
                                   f"Extension requested: {c.number} ({minutes_i} min)"),
                           Message(step.note[:200], step.note[:200]), _console_url(c)))
 
-    step = _transition(actor=actor, case=case, action=A.REQUEST_EXTENSION, note=note, prepare=prepare, apply=apply)
+    step = _transition(actor=actor, case=case, action=A.REQUEST_EXTENSION, note=note, public_reply=public_reply, prepare=prepare, apply=apply)
     return step.extra["request"]
 
 
-def case_decide_extension(*, actor, case: Case, approve: bool, note="") -> Case:
+def case_decide_extension(*, actor, case: Case, approve: bool, note="", public_reply="") -> Case:
     def prepare(c, step):
         if approve is None:
             raise E.InvalidField(Message("请选择批准或不批准", "Choose approve or deny"), field="approve")
@@ -894,27 +904,27 @@ def case_decide_extension(*, actor, case: Case, approve: bool, note="") -> Case:
                           Message(f"延期申请{verdict.zh}：{c.number}", f"Extension {verdict.en}: {c.number}"),
                           None, _staff_url(c)))
 
-    return _transition(actor=actor, case=case, action=A.DECIDE_EXTENSION, note=note, prepare=prepare,
+    return _transition(actor=actor, case=case, action=A.DECIDE_EXTENSION, note=note, public_reply=public_reply, prepare=prepare,
                        apply=apply).result
 
 
-def case_park(*, actor, case: Case, note="") -> Case:
+def case_park(*, actor, case: Case, note="", public_reply="") -> Case:
     def apply(c, step):
         c.parked_reason = step.note[:500]
 
-    return _transition(actor=actor, case=case, action=A.PARK, note=note, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.PARK, note=note, public_reply=public_reply, apply=apply).result
 
 
-def case_unpark(*, actor, case: Case, note="") -> Case:
+def case_unpark(*, actor, case: Case, note="", public_reply="") -> Case:
     def apply(c, step):
         step.data["parked_reason"] = c.parked_reason
         c.parked_reason = ""
 
-    return _transition(actor=actor, case=case, action=A.UNPARK, note=note, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.UNPARK, note=note, public_reply=public_reply, apply=apply).result
 
 
-def case_verify(*, actor, case: Case, note="", photos=()) -> Case:
-    return _transition(actor=actor, case=case, action=A.VERIFY, note=note, photos=photos).result
+def case_verify(*, actor, case: Case, note="", photos=(), public_reply="") -> Case:
+    return _transition(actor=actor, case=case, action=A.VERIFY, note=note, public_reply=public_reply, photos=photos).result
 
 
 def _rework(c, step, title: Message):
@@ -922,25 +932,25 @@ def _rework(c, step, title: Message):
                       _staff_url(c)))
 
 
-def case_verify_fail(*, actor, case: Case, note="", photos=()) -> Case:
+def case_verify_fail(*, actor, case: Case, note="", photos=(), public_reply="") -> Case:
     def apply(c, step):
         _rework(c, step, Message(f"核查未通过，请重新处置：{c.number}", f"Not fixed on inspection; please redo: {c.number}"))
 
-    return _transition(actor=actor, case=case, action=A.VERIFY_FAIL, note=note, photos=photos, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.VERIFY_FAIL, note=note, public_reply=public_reply, photos=photos, apply=apply).result
 
 
 def case_confirm(*, actor, case: Case, note="") -> Case:
     return _transition(actor=actor, case=case, action=A.CONFIRM, note=note).result
 
 
-def case_close(*, actor, case: Case, note="") -> Case:
+def case_close(*, actor, case: Case, note="", public_reply="") -> Case:
     def apply(c, step):
         step.tell.append(([c.reporter] if c.reporter_id else [], "case_closed",
                           Message(f"您上报的问题已结案，欢迎评价：{c.number}",
                                   f"Your report is closed; please rate it: {c.number}"),
                           None, _public_url(c)))
 
-    return _transition(actor=actor, case=case, action=A.CLOSE, note=note, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.CLOSE, note=note, public_reply=public_reply, apply=apply).result
 
 
 def case_evaluate(*, actor, case: Case, rating: int, note="") -> Case:
@@ -958,17 +968,21 @@ def case_evaluate(*, actor, case: Case, rating: int, note="") -> Case:
     return _transition(actor=actor, case=case, action=A.EVALUATE, note=note, prepare=prepare, apply=apply).result
 
 
-def case_follow_up(*, actor, case: Case, note="") -> Case:
+def case_follow_up(*, actor, case: Case, note="", public_reply="") -> Case:
     def prepare(c, step):
         if not step.note:
             raise E.ReasonRequired(Message("请填写回访记录", "Please write down the follow-up call"))
 
-    return _transition(actor=actor, case=case, action=A.FOLLOW_UP, note=note, prepare=prepare).result
+    return _transition(actor=actor, case=case, action=A.FOLLOW_UP, note=note, public_reply=public_reply, prepare=prepare).result
 
 
-def case_reopen(*, actor, case: Case, note="") -> Case:
+def case_reopen(*, actor, case: Case, note="", public_reply="") -> Case:
+    """Not fixed after all: the reporter (within ``workflow.REOPEN_DAYS`` of closing), or
+    the centre when the follow-up call (回访) finds it unfixed. The closed case's
+    milestones and rating are cleared (kept in the event's data), so figures and the
+    public page no longer show it as closed or rated."""
     def prepare(c, step):
-        if c.state in FINISHED_STATES:
+        if c.state in FINISHED_STATES and Actor.DISPATCHER not in step.kinds:
             last_close = (
                 CaseEvent.objects.filter(case=c, action=A.CLOSE).order_by("-at", "-id")
                 .values_list("at", flat=True).first()
@@ -978,12 +992,27 @@ def case_reopen(*, actor, case: Case, note="") -> Case:
 
     def apply(c, step):
         c.reopen_count += 1
-        _rework(c, step, Message(f"上报人反映问题未解决：{c.number}", f"The reporter says it is not fixed: {c.number}"))
+        previous = {
+            "rating": c.rating, "rating_comment": c.rating_comment,
+            **{f: getattr(c, f).isoformat() if getattr(c, f) else None
+               for f in ("verified_at", "closed_at", "evaluated_at")},
+        }
+        if any(v not in (None, "") for v in previous.values()):
+            step.data["previous"] = previous
+        c.rating = None
+        c.rating_comment = ""
+        c.verified_at = c.closed_at = c.evaluated_at = None
+        by_reporter = Actor.REPORTER in step.kinds and Actor.DISPATCHER not in step.kinds
+        title = (Message(f"上报人反映问题未解决：{c.number}", f"The reporter says it is not fixed: {c.number}")
+                 if by_reporter else
+                 Message(f"回访发现问题未解决，请重新处置：{c.number}", f"Not fixed on follow-up; please redo: {c.number}"))
+        _rework(c, step, title)
 
-    return _transition(actor=actor, case=case, action=A.REOPEN, note=note, prepare=prepare, apply=apply).result
+    return _transition(actor=actor, case=case, action=A.REOPEN, note=note, public_reply=public_reply,
+                       prepare=prepare, apply=apply).result
 
 
-def case_merge(*, actor, case: Case, into: Case, note="") -> Case:
+def case_merge(*, actor, case: Case, into: Case, note="", public_reply="") -> Case:
     """Fold a duplicate into ``into``: its reporter and supporters become supporters there."""
     _require_login(actor)
     if into is None or not isinstance(into, Case) or into.pk == case.pk:
@@ -1015,14 +1044,14 @@ def case_merge(*, actor, case: Case, into: Case, note="") -> Case:
                 actor_label=_label(actor), at=step.now, note=step.note, data={"merged": c.number}, is_public=False,
             )
 
-        result = _transition(actor=actor, case=locked[case.pk], action=A.MERGE, note=note, prepare=prepare,
+        result = _transition(actor=actor, case=locked[case.pk], action=A.MERGE, note=note, public_reply=public_reply, prepare=prepare,
                              apply=apply, lock=False).result
     _sync(case, result)
     _sync(into, target)
     return result
 
 
-def case_bulk_dispatch(*, actor, cases: list[Case], department=None, note="") -> list[Case]:
+def case_bulk_dispatch(*, actor, cases: list[Case], department=None, note="", public_reply="") -> list[Case]:
     """Dispatch every case or none (one transaction; the first error undoes all)."""
     _require_login(actor)
     cases = list(cases or [])
@@ -1032,7 +1061,8 @@ def case_bulk_dispatch(*, actor, cases: list[Case], department=None, note="") ->
     with transaction.atomic():
         for case in sorted(cases, key=lambda c: c.pk):
             try:
-                out.append(case_dispatch(actor=actor, case=case, department=department, note=note))
+                out.append(case_dispatch(actor=actor, case=case, department=department, note=note,
+                                         public_reply=public_reply))
             except AppError as err:
                 err.field = err.field or "cases"
                 err.case_number = case.number  # which case stopped the batch

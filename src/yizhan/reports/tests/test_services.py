@@ -11,6 +11,7 @@ from django.db import connection
 from PIL import Image
 
 from yizhan.core.errors import (
+    AppError,
     InvalidTransition,
     NotAuthenticated,
     OutOfJurisdiction,
@@ -332,7 +333,8 @@ def test_staff_list_and_get_are_scoped_and_the_read_is_audited(tree, cat, report
 def test_public_view_hides_people_and_unapproved_photos(tree, cat, reporter):
     case = submit(tree, reporter, cat, photos=[photo_upload()], contact={"phone": "13800138000"}).case
     view = sel.case_public_view(case=case)
-    assert view["reporter"] == "张**" and view["photos"] == []
+    assert view["reporter"] == "热心市民" and view["photos"] == []
+    assert "张" not in view["reporter"]  # not even a masked surname
     assert "13800138000" not in str(view) and reporter.username not in str(view)
     admin = make_staff("community_admin", tree.community)
     svc.case_photo_approve(actor=admin, photo=case.photos.get(), redactions=[[0.1, 0.1, 0.5, 0.5]])
@@ -340,6 +342,88 @@ def test_public_view_hides_people_and_unapproved_photos(tree, cat, reporter):
     assert len(view["photos"]) == 1 and "/cases/public/" in view["photos"][0]["url"]
     anon = submit(tree, make_worker(display_name="李四"), cat, is_anonymous=True).case
     assert sel.case_public_view(case=anon)["reporter"] == "匿名"
+
+
+def test_public_timeline_shows_public_replies_never_internal_notes(tree, cat, dispatcher, dept, reporter):
+    case = submit(tree, reporter, cat).case
+    svc.case_accept(actor=dispatcher, case=case, note="内部：转城管科长", public_reply="已受理，我们会尽快处理")
+    svc.case_dispatch(actor=dispatcher, case=case, note="内部：老王负责")
+    worker = case.assignee or make_handler(dept)
+    svc.case_act(actor=worker, case=case, action="start", note="内部：明早去", public_reply="")
+    svc.case_act(actor=worker, case=case, action="handle", note="内部：换了新井盖", public_reply="已更换井盖",
+                 photos=[photo_upload()])
+    svc.case_confirm(actor=reporter, case=case, note="我的评论：谢谢老王")
+    svc.case_close(actor=dispatcher, case=case, note="内部：结")
+    svc.case_evaluate(actor=reporter, case=case, rating=4, note="我的评价文字")
+    view = sel.case_public_view(case=case)
+    text = str(view)
+    for secret in ("内部", "老王", "我的评论", "我的评价文字"):
+        assert secret not in text, secret
+    notes = {e["action"]: e["note"] for e in view["events"]}
+    assert notes["accept"] == "已受理，我们会尽快处理" and notes["handle"] == "已更换井盖"
+    assert notes["dispatch"] == "" and "confirm" in notes and "evaluate" in notes
+    assert view["rating"] == 4
+    public = sel.case_timeline(case=case, public_only=True)
+    assert not any("内部" in e.note or "我的" in e.note for e in public)
+    assert [e.data for e in public if e.action == "evaluate"] == [{"rating": 4}]
+    assert all(e.data == {} for e in public if e.action != "evaluate")
+    staff = {e.action: e.note for e in sel.case_timeline(case=case)}
+    assert staff["accept"] == "内部：转城管科长" and staff["confirm"] == "我的评论：谢谢老王"
+    # a reject tells the reporter the public reply, not the internal reason
+    other = submit(tree, reporter, cat).case
+    svc.case_reject(actor=dispatcher, case=other, note="内部：刷单嫌疑", public_reply="不属于受理范围")
+    body = Notification.objects.filter(user=reporter, kind="case_rejected").get()
+    assert "刷单" not in str(body.__dict__) and "不属于受理范围" in str(body.__dict__)
+
+
+def test_reopen_clears_rating_and_closing_milestones(tree, cat, dispatcher, dept, reporter):
+    case = submit(tree, reporter, cat).case
+    svc.case_accept(actor=dispatcher, case=case)
+    svc.case_dispatch(actor=dispatcher, case=case)
+    worker = case.assignee or make_handler(dept)
+    svc.case_start(actor=worker, case=case)
+    svc.case_handle(actor=worker, case=case, photos=[photo_upload()])
+    svc.case_verify(actor=dispatcher, case=case)
+    svc.case_close(actor=dispatcher, case=case)
+    svc.case_evaluate(actor=reporter, case=case, rating=2, note="一般")
+    closed_at = case.closed_at
+    svc.case_reopen(actor=reporter, case=case, note="又坏了")
+    case.refresh_from_db()
+    assert case.state == "dispatched" and case.reopen_count == 1
+    assert (case.rating, case.rating_comment, case.evaluated_at, case.closed_at, case.verified_at) == (
+        None, "", None, None, None)
+    ev = case.events.get(action="reopen")
+    assert ev.data["previous"]["rating"] == 2 and ev.data["previous"]["rating_comment"] == "一般"
+    assert ev.data["previous"]["closed_at"] == closed_at.isoformat()
+    view = sel.case_public_view(case=case)
+    assert view["closed_at"] is None and view["rating"] is None
+
+
+def test_staff_reopen_a_closed_open311_case_after_the_follow_up_call(tree, cat, dispatcher, dept):
+    from yizhan.reports.models import Open311Client
+
+    client = Open311Client.objects.create(name="hotline", prefix="hot", key_hash="1" * 64)
+    lat, lng = tree.point(tree.grid)
+    case = svc.case_submit(actor=None, open311_client=client, category=cat.code, lat=lat, lng=lng,
+                           details={"size": "1"}).case
+    svc.case_accept(actor=dispatcher, case=case)
+    svc.case_dispatch(actor=dispatcher, case=case)
+    worker = case.assignee or make_handler(dept)
+    svc.case_start(actor=worker, case=case)
+    svc.case_handle(actor=worker, case=case, photos=[photo_upload()])
+    svc.case_verify(actor=dispatcher, case=case)
+    svc.case_close(actor=dispatcher, case=case)
+    svc.case_follow_up(actor=dispatcher, case=case, note="回访：市民说还在漏")
+    assert "reopen" in sel.case_actions_for(actor=dispatcher, case=case)
+    with pytest.raises(AppError) as exc:
+        svc.case_reopen(actor=dispatcher, case=case, note="")
+    assert exc.value.code == "reason_required"
+    with pytest.raises(PermissionDenied):
+        svc.case_reopen(actor=worker, case=case, note="我也觉得")
+    svc.case_act(actor=dispatcher, case=case, action="reopen", note="回访未解决", public_reply="已重新派单")
+    case.refresh_from_db()
+    assert case.state == "dispatched" and case.closed_at is None and case.reopen_count == 1
+    assert Notification.objects.filter(kind="case_dispatched", title_zh__contains="回访").exists()
 
 
 # ---- merge, bulk dispatch, return, transfer ------------------------------------------------
@@ -596,6 +680,42 @@ def test_concurrent_replays_and_submissions():
     assert all(not isinstance(r, Exception) for r in results), results
     numbers = list(Case.objects.values_list("number", flat=True))
     assert len(numbers) == 7 == len(set(numbers))
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_open311_retries_make_one_case():
+    from yizhan.reports.models import Open311Client
+
+    tree = make_jurisdiction_tree()
+    cat = make_category("manhole")
+    client = Open311Client.objects.create(name="fms", prefix="abc", key_hash="0" * 64)
+    lat, lng = tree.point(tree.grid)
+
+    def retry(i):
+        return svc.case_submit(actor=None, open311_client=client, category=cat.code, lat=lat, lng=lng,
+                               description="同一次上报", idempotency_key="o311-retry")
+
+    results = _in_threads(4, retry)
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert len({r.case.pk for r in results}) == 1 and sum(r.created for r in results) == 1
+    assert Case.objects.count() == 1
+
+
+def test_open311_idempotency_key_is_unique_per_client_in_the_database(tree, cat):
+    from django.db import IntegrityError, transaction
+
+    from yizhan.reports.models import Open311Client
+
+    client = Open311Client.objects.create(name="fms", prefix="abc", key_hash="0" * 64)
+    lat, lng = tree.point(tree.grid)
+    case = svc.case_submit(actor=None, open311_client=client, category=cat.code, lat=lat, lng=lng,
+                           details={"size": "1"}, idempotency_key="k1").case
+    clone = Case.objects.values().get(pk=case.pk)
+    clone.pop("id")
+    clone.update(number="20990101-000001", token="f" * 32)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Case.objects.create(**clone)
 
 
 def test_stored_and_public_copies_carry_no_exif_gps(tree, cat, dispatcher, reporter):
