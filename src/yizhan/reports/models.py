@@ -403,3 +403,35 @@ class ReplyTemplate(TimeStampedModel):
 
     def __str__(self):
         return self.title
+
+
+class CategorySetting(TimeStampedModel):
+    """A district's (or any node's) own settings for a category: department, urgency,
+    clock, the five stage limits and whether it is offered there. The deepest override
+    among a case's node and its ancestors wins, else the category itself
+    (``selectors.category_effective``)."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="settings")
+    jurisdiction = models.ForeignKey("jurisdictions.Jurisdiction", on_delete=models.CASCADE, related_name="+")
+    department_code = models.CharField(max_length=40)
+    urgency = models.CharField(max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
+    clock = models.CharField(max_length=16, choices=Clock.choices, default=Clock.WORKING)
+    accept_minutes = models.PositiveIntegerField()
+    dispatch_minutes = models.PositiveIntegerField()
+    handle_minutes = models.PositiveIntegerField()
+    verify_minutes = models.PositiveIntegerField()
+    close_minutes = models.PositiveIntegerField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["category", "jurisdiction"], name="category_setting_unique"),
+            models.CheckConstraint(
+                condition=Q(accept_minutes__gt=0, dispatch_minutes__gt=0, handle_minutes__gt=0,
+                            verify_minutes__gt=0, close_minutes__gt=0),
+                name="category_setting_limits_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.category_id} @ {self.jurisdiction_id}"
