@@ -21,7 +21,8 @@ STAFF_ACTIONS = (
     CaseAction.ACCEPT, CaseAction.REJECT, CaseAction.DISPATCH, CaseAction.TRANSFER,
     CaseAction.START, CaseAction.PROGRESS, CaseAction.HANDLE, CaseAction.RETURN,
     CaseAction.REQUEST_EXTENSION, CaseAction.DECIDE_EXTENSION, CaseAction.PARK, CaseAction.UNPARK,
-    CaseAction.VERIFY, CaseAction.VERIFY_FAIL, CaseAction.CLOSE, CaseAction.FOLLOW_UP, CaseAction.MERGE,
+    CaseAction.VERIFY, CaseAction.VERIFY_FAIL, CaseAction.CLOSE, CaseAction.FOLLOW_UP, CaseAction.REOPEN,
+    CaseAction.MERGE,
 )
 # A written note is required for these (the table's reasons, and a follow-up call's record).
 NOTE_REQUIRED = set(REASON_REQUIRED) | {CaseAction.FOLLOW_UP}
@@ -52,8 +53,10 @@ class MultipleImageField(forms.FileField):
 class CaseActionForm(forms.Form):
     """One workflow action on one case. Which fields matter depends on ``action``."""
 
-    note = forms.CharField(required=False, max_length=2000, label=_("说明"),
+    note = forms.CharField(required=False, max_length=2000, label=_("内部备注（仅工作人员可见）"),
                            widget=forms.Textarea(attrs={"rows": 3}))
+    public_reply = forms.CharField(required=False, max_length=2000, label=_("公开回复（上报人和公众可见）"),
+                                   widget=forms.Textarea(attrs={"rows": 2}))
     template = forms.IntegerField(required=False, widget=forms.HiddenInput)
     photos = MultipleImageField(required=False, label=_("照片"))
     department = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label=_("部门"))
@@ -73,7 +76,7 @@ class CaseActionForm(forms.Form):
         self.fields["assignee"].choices = [("", _("自动（值班网格员）"))] + [(u.pk, label) for u, label in assignees]
         self.templates = list(templates)
         if action in REASON_REQUIRED:
-            self.fields["note"].label = _("原因")
+            self.fields["note"].label = _("原因（内部，仅工作人员可见）")
         elif action == CaseAction.FOLLOW_UP:
             self.fields["note"].label = _("回访记录")
         if action == CaseAction.HANDLE:
@@ -84,10 +87,12 @@ class CaseActionForm(forms.Form):
     def clean(self):
         data = super().clean()
         a = self.action
-        if not data.get("note") and data.get("template"):
-            for t in self.templates:
+        if not data.get("public_reply") and data.get("template"):
+            for t in self.templates:  # a reply template is a public reply
                 if t.pk == data["template"]:
-                    data["note"] = t.text
+                    data["public_reply"] = t.text
+                    if self.action in NOTE_REQUIRED and not (data.get("note") or "").strip():
+                        data["note"] = t.text  # the reason, when none was written
         if a in NOTE_REQUIRED and not (data.get("note") or "").strip() and "note" not in self.errors:
             self.add_error("note", _("请填写回访记录") if a == CaseAction.FOLLOW_UP else _("请填写原因"))
         if a in PHOTO_REQUIRED and not data.get("photos") and "photos" not in self.errors:
@@ -105,7 +110,7 @@ class CaseActionForm(forms.Form):
     def service_kwargs(self) -> dict:
         """The keyword arguments of ``case_act`` for this action (objects resolved by the view)."""
         d = self.cleaned_data
-        kw = {"note": (d.get("note") or "").strip()}
+        kw = {"note": (d.get("note") or "").strip(), "public_reply": (d.get("public_reply") or "").strip()}
         a = self.action
         if a in PHOTO_ACTIONS:
             kw["photos"] = d.get("photos") or []

@@ -118,6 +118,7 @@ def test_inbox_lists_my_cases_by_deadline_with_overdue_in_red(client, world):
     other = submit(world, lat=world.blat, lng=world.blng)  # another community, another grid worker
     services.case_accept(actor=world.admin_b, case=other)
     services.case_dispatch(actor=world.admin_b, case=fresh(other), department=world.dept, assignee=world.gw_b)
+    type(world.cat).objects.filter(pk=world.cat.pk).update(clock="natural")  # wall-clock time left
     client.force_login(world.gw)
     resp = client.get("/work/")
     assert resp.status_code == 200
@@ -378,6 +379,76 @@ def test_reply_templates_fill_the_note(client, world):
     assert resp.status_code == 302
     case = fresh(case)
     assert case.state == "rejected" and case.reject_reason == "经核实，该问题不属于城市管理受理范围。"
+    assert case.events.get(action="reject").public_note == "经核实，该问题不属于城市管理受理范围。"
+
+
+def test_actions_take_an_internal_note_and_a_public_reply(client, world):
+    case = submit(world)
+    tpl = ReplyTemplate.objects.create(action="accept", title="已受理", text="已受理，将尽快处理。")
+    client.force_login(world.admin_a)
+    body = text(client.get(f"/dispatch/c/{case.number}/"))
+    assert 'name="accept-public_reply"' in body and "公开回复" in body
+    assert 'data-note="id_accept-public_reply"' in body  # templates fill the public reply
+    resp = client.post(f"/dispatch/c/{case.number}/act/accept/",
+                       {"accept-note": "内部：交老张", "accept-public_reply": "", "accept-template": tpl.pk})
+    assert resp.status_code == 302
+    ev = fresh(case).events.get(action="accept")
+    assert (ev.note, ev.public_note) == ("内部：交老张", "已受理，将尽快处理。")
+    body = text(client.get(f"/dispatch/c/{case.number}/"))
+    assert "内部：交老张" in body and "已受理，将尽快处理。" in body
+    public = text(client.get(f"/reports/c/{case.number}/"))
+    assert "已受理，将尽快处理。" in public and "内部：交老张" not in public
+
+
+def test_console_offers_reopen_of_a_closed_case(client, world):
+    case = dispatched(world)
+    services.case_start(actor=world.gw, case=fresh(case))
+    services.case_handle(actor=world.gw, case=fresh(case), note="好了", photos=[jpeg()])
+    services.case_verify(actor=world.admin_a, case=fresh(case))
+    services.case_close(actor=world.admin_a, case=fresh(case))
+    client.force_login(world.admin_a)
+    body = text(client.get(f"/dispatch/c/{case.number}/"))
+    assert 'id="act-reopen"' in body
+    resp = client.post(f"/dispatch/c/{case.number}/act/reopen/", {"reopen-note": "回访：还是没修好"})
+    assert resp.status_code == 302 and fresh(case).state == "dispatched"
+
+
+def test_inbox_shows_working_time_left_on_working_clock_stages(client, world, monkeypatch):
+    from zoneinfo import ZoneInfo
+
+    sh = ZoneInfo("Asia/Shanghai")
+    now = dt.datetime(2026, 11, 23, 14, 0, tzinfo=sh)  # a Monday afternoon
+    case = dispatched(world)
+    Case.objects.filter(pk=case.pk).update(stage_due_at=dt.datetime(2026, 11, 24, 10, 0, tzinfo=sh))
+    monkeypatch.setattr(timezone, "now", lambda: now.astimezone(dt.UTC))
+    client.force_login(world.gw)
+    body = text(client.get("/work/"))
+    # 14:00-18:00 Monday + 08:30-10:00 Tuesday = 5 h 30 of working time (20 h on the wall clock)
+    assert "剩 5 小时 30 分（工作时间）" in body and "20 小时" not in body
+    body = text(client.get(f"/work/c/{case.number}/"))
+    assert "剩 5 小时 30 分（工作时间）" in body
+    # a natural-clock category counts the wall clock
+    type(world.cat).objects.filter(pk=world.cat.pk).update(clock="natural")
+    body = text(client.get("/work/"))
+    assert "剩 20 小时 0 分" in body
+
+
+def test_work_and_dispatch_queues_are_paged(client, world, monkeypatch):
+    from yizhan.reports.views import staff as staff_views
+
+    monkeypatch.setattr(staff_views, "PAGE_SIZE", 2)
+    cases = [dispatched(world, description=f"第{i}件") for i in range(3)]
+    client.force_login(world.gw)
+    first = text(client.get("/work/"))
+    second = text(client.get("/work/?page=2"))
+    shown = re.findall(r'class="case-item[^"]*" data-number="([^"]+)"', first + second)
+    assert sorted(shown) == sorted(c.number for c in cases) and 'rel="next"' in first
+    assert "3 件" in first
+    client.force_login(world.admin_a)
+    first = text(client.get("/dispatch/?state=all"))
+    assert 'rel="next"' in first and "page=2" in first and "state=all" in first
+    last = text(client.get("/dispatch/?state=all&page=2"))
+    assert 'rel="prev"' in last
 
 
 def test_merge_offers_nearby_duplicates(client, world):

@@ -19,6 +19,7 @@ import mimetypes
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -43,11 +44,12 @@ from yizhan.core.forms import add_app_error
 from yizhan.core.geo import wgs84_to_gcj02
 from yizhan.core.pii import mask_phone
 from yizhan.jurisdictions.models import Jurisdiction
+from yizhan.reports import calendar as cal
 from yizhan.reports import selectors, services
 from yizhan.reports import staff_forms as f
 from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
 from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Department, DepartmentMember
-from yizhan.reports.workflow import actions_from
+from yizhan.reports.workflow import actions_from, stage_is_natural
 
 STAFF_LOGIN = "/accounts/login/"
 HANDLE_PERM = "reports.handle"
@@ -99,15 +101,20 @@ def staff_page(perm: str):
     return deco
 
 
-def time_left(due, now=None) -> dict | None:
-    """{"overdue": bool, "text": "剩 2 小时 5 分" / "超时 1 天 3 小时"} for a stage deadline."""
+def time_left(due, now=None, *, working_minutes: float | None = None) -> dict | None:
+    """{"overdue": bool, "text": "剩 2 小时 5 分" / "超时 1 天 3 小时"} for a stage deadline.
+    ``working_minutes``: the working time left (negative: late) on a working-clock stage,
+    shown as hours of working time (no days: a working day is not 24 hours)."""
     if not due:
         return None
     now = now or timezone.now()
-    secs = (due - now).total_seconds()
-    overdue = secs < 0
+    working = working_minutes is not None
+    secs = working_minutes * 60 if working else (due - now).total_seconds()
+    overdue = secs < 0 if working else due < now
     mins = int(abs(secs) // 60)
     days, rest = divmod(mins, 60 * 24)
+    if working:
+        days, rest = 0, mins
     hours, minutes = divmod(rest, 60)
     if days:
         span = _("%(d)s 天 %(h)s 小时") % {"d": days, "h": hours}
@@ -116,14 +123,54 @@ def time_left(due, now=None) -> dict | None:
     else:
         span = _("%(m)s 分钟") % {"m": minutes}
     text = (_("超时 %(span)s") if overdue else _("剩 %(span)s")) % {"span": span}
-    return {"overdue": overdue, "text": text, "soon": not overdue and secs < 3600}
+    if working:
+        text = _("%(text)s（工作时间）") % {"text": text}
+    return {"overdue": overdue, "text": text, "soon": not overdue and secs < 3600, "working": working}
+
+
+def case_time_left(case, now=None, specs: dict | None = None) -> dict | None:
+    """Time left in the case's stage on the stage's own clock: working time on the
+    district's calendar for working-clock stages, natural time otherwise."""
+    if case.state not in OPEN_STATES or not case.stage_due_at:
+        return None
+    now = now or timezone.now()
+    cat = case.category
+    if stage_is_natural(case.state, clock=cat.clock, is_hazard=cat.is_hazard,
+                        urgency=case.urgency if case.urgency != "normal" else cat.urgency):
+        return time_left(case.stage_due_at, now)
+    specs = {} if specs is None else specs
+    key = case.jurisdiction.path
+    try:
+        if key not in specs:
+            specs[key] = cal.calendar_spec_for(jurisdiction=case.jurisdiction)
+        due = case.stage_due_at
+        if due >= now:
+            minutes = cal.working_minutes_between(spec=specs[key], start=now, end=due)
+        else:
+            minutes = -cal.working_minutes_between(spec=specs[key], start=due, end=now)
+            minutes = min(minutes, -1 / 60)  # late outside working hours still reads as late
+    except ValueError:
+        return time_left(case.stage_due_at, now)
+    return time_left(case.stage_due_at, now, working_minutes=minutes)
 
 
 def _annotate(cases, now=None):
     now = now or timezone.now()
+    specs: dict = {}
     for c in cases:
-        c.left = time_left(c.stage_due_at, now) if c.state in OPEN_STATES else None
+        c.left = case_time_left(c, now, specs)
     return cases
+
+
+PAGE_SIZE = 50
+
+
+def _page(request, qs):
+    """One page of a queue (``?page=``), with the query string of the other parameters."""
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return page, params.urlencode()
 
 
 def _by_deadline(qs):
@@ -244,7 +291,7 @@ def _case_context(request, case, *, page: str, bound=None, conflict=None):
         "case": case, "page": page, "timeline": _timeline(case),
         "amap_url": f"https://uri.amap.com/marker?position={glng:.6f},{glat:.6f}&name={case.number}&callnative=1",
         "photos": list(case.photos.all()),
-        "left": time_left(case.stage_due_at) if case.state in OPEN_STATES else None,
+        "left": case_time_left(case),
         "action_forms": _action_forms(request, case, actions, bound=bound, departments=departments),
         "reporter": _reporter(case),
         "conflict": conflict,
@@ -302,7 +349,8 @@ def _act(request, number, action, *, page: str):
                     into = selectors.case_staff_get(actor=request.user, number=cd["into"].strip())
                 except (NotFound, PermissionDenied):
                     raise MergeTargetMissing() from None
-                services.case_merge(actor=request.user, case=case, into=into, note=kw["note"])
+                services.case_merge(actor=request.user, case=case, into=into, note=kw["note"],
+                                    public_reply=kw.get("public_reply", ""))
             else:
                 services.case_act(actor=request.user, case=case, action=action, **kw)
         except InvalidTransition as err:
@@ -354,11 +402,12 @@ def _photo_response(request, photo_id):
 @require_GET
 @staff_page(HANDLE_PERM)
 def work_inbox(request):
-    cases = _annotate(list(selectors.case_inbox(actor=request.user)
-                           .select_related("category", "jurisdiction")[:200]))
-    cases.sort(key=lambda c: (c.stage_due_at is None, c.stage_due_at or c.submitted_at))
+    qs = _by_deadline(selectors.case_inbox(actor=request.user).select_related("category", "jurisdiction"))
+    page, page_qs = _page(request, qs)
+    cases = _annotate(list(page.object_list))
     return render(request, "reports/staff/inbox.html", {
-        "cases": cases, "overdue": sum(1 for c in cases if c.left and c.left["overdue"]),
+        "cases": cases, "page_obj": page, "page_qs": page_qs, "total": page.paginator.count,
+        "overdue": qs.filter(stage_due_at__lte=timezone.now()).count(),
         "show_map": request.GET.get("view") == "map",
         "map_config": _map_config(cases, url_name="work_case"),
     })
@@ -411,10 +460,10 @@ def _queue_context(request, *, data=None):
         filters["department"] = int(filters["department"])
     qs = _by_deadline(selectors.case_staff_list(actor=user, filters=filters)
                       .select_related("category", "jurisdiction", "department", "assignee"))
-    total = qs.count()
-    cases = _annotate(list(qs[:200]))
-    return {"form": form, "cases": cases, "total": total, "departments": departments,
-            "filters_qs": request.GET.urlencode()}
+    page, page_qs = _page(request, qs)
+    cases = _annotate(list(page.object_list))
+    return {"form": form, "cases": cases, "total": page.paginator.count, "departments": departments,
+            "filters_qs": request.GET.urlencode(), "page_obj": page, "page_qs": page_qs}
 
 
 @require_GET
