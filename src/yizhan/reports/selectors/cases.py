@@ -24,7 +24,7 @@ from yizhan.core.geo import haversine_m
 from yizhan.core.models import AuditAction
 from yizhan.reports import errors as E
 from yizhan.reports import workflow
-from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
+from yizhan.reports.choices import Actor, CaseAction, CaseState, ExtensionState
 from yizhan.reports.models import (
     FINISHED_STATES,
     OPEN_STATES,
@@ -361,7 +361,9 @@ def case_actions_for(*, actor, case: Case) -> list[str]:
                     pending = ExtensionRequest.objects.filter(case=case, state=ExtensionState.PENDING).exists()
                 if pending != (action == CaseAction.DECIDE_EXTENSION):
                     continue
-            if action == CaseAction.REOPEN and case.state in FINISHED_STATES and case.closed_at:
+            # the reporter's 7-day window; the centre may reopen after a follow-up call at any time
+            if (action == CaseAction.REOPEN and case.state in FINISHED_STATES and case.closed_at
+                    and Actor.DISPATCHER not in kinds):
                 last = case.events.filter(action=CaseAction.CLOSE).order_by("-at").values_list("at", flat=True).first()
                 if timezone.now() - (last or case.closed_at) > timedelta(days=workflow.REOPEN_DAYS):
                     continue

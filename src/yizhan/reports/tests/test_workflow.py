@@ -11,6 +11,7 @@ from django.utils import timezone
 from yizhan.core.errors import AppError, NotAuthenticated, OutOfJurisdiction, PermissionDenied
 from yizhan.core.models import AuditLog, DomainEvent, Notification
 from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
+from yizhan.reports import selectors as sel
 from yizhan.reports import services as svc
 from yizhan.reports import workflow
 from yizhan.reports.choices import Actor, CaseAction, CaseState
@@ -257,6 +258,21 @@ def test_reopen_only_within_the_window():
     assert exc.value.code == "reopen_window_passed"
     case.refresh_from_db()
     assert case.state == "closed"
+    assert "reopen" not in sel.case_actions_for(actor=w.reporter, case=case)
+    # the centre's follow-up call (回访) found it unfixed: staff may reopen, with a reason
+    assert "reopen" in sel.case_actions_for(actor=w.dispatcher, case=case)
+    with pytest.raises(AppError) as exc:
+        svc.case_reopen(actor=w.dispatcher, case=case, note="")
+    assert exc.value.code == "reason_required"
+    svc.case_reopen(actor=w.dispatcher, case=case, note="回访：仍未解决")
+    assert case.state == "dispatched" and case.closed_at is None
+
+
+def test_staff_and_reporter_may_reopen_closed_and_evaluated_cases():
+    for state in ("closed", "evaluated"):
+        to_state, kinds = workflow.TRANSITIONS[(state, CaseAction.REOPEN)]
+        assert to_state == "dispatched" and kinds == {Actor.REPORTER, Actor.DISPATCHER}
+    assert CaseAction.REOPEN in workflow.REASON_REQUIRED
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
