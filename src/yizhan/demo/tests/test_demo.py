@@ -19,7 +19,16 @@ def demo():
     return demo_load()
 
 
-def test_demo_builds_the_seed_places(demo):
+# Loading the demo takes ~10 s, so one test loads it and runs the read-only checks below;
+# each check names what failed.
+def test_demo_world(demo, client):
+    check_seed_places()
+    check_every_station_locates_to_its_own_community()
+    check_demo_logins_work_and_are_scoped(demo, client)
+    check_a_worker_near_the_hub_finds_it_first()
+
+
+def check_seed_places():
     assert Jurisdiction.objects.filter(level="city").count() == 3
     names = set(Station.objects.values_list("name", flat=True))
     for expected in ["东渚街道为民服务中心“悦”新驿站", "普洛斯物流园示范点", "丰茂里商业街示范点", "苏高新软件园示范点",
@@ -37,14 +46,14 @@ def test_demo_builds_the_seed_places(demo):
     assert StationSupply.objects.filter(quantity__lt=F("threshold")).exists()
 
 
-def test_every_station_locates_to_its_own_community(demo):
+def check_every_station_locates_to_its_own_community():
     for station in Station.objects.select_related("jurisdiction")[:60]:
         chain = jurisdiction_locate(lat=station.lat, lng=station.lng)
         assert chain, station.code
         assert station.jurisdiction in chain
 
 
-def test_demo_logins_work_and_are_scoped(demo, client):
+def check_demo_logins_work_and_are_scoped(demo, client):
     logins = {login.username: login for login in demo.logins}
     assert "demo-district-sz-gx" in logins and "demo-auditor" in logins
     community_admin = User.objects.get(username="demo-community-sz-wz-cn-c01")
@@ -54,7 +63,7 @@ def test_demo_logins_work_and_are_scoped(demo, client):
     assert RoleGrant.objects.filter(user__username="demo-auditor", role="auditor").exists()
 
 
-def test_a_worker_near_the_hub_finds_it_first(demo):
+def check_a_worker_near_the_hub_finds_it_first():
     hub = Station.objects.get(type="hub")
     items = station_nearby(lat=hub.lat, lng=hub.lng, limit=5)
     assert items[0]["code"] == hub.code
