@@ -183,6 +183,49 @@ def _photo(seed: int) -> SimpleUploadedFile:
     return SimpleUploadedFile(f"after-{seed}.jpg", buf.getvalue(), content_type="image/jpeg")
 
 
+def _report_photo(seed: int | str) -> SimpleUploadedFile:
+    """A reporter's photo of the scene: drawn with Pillow from ``seed`` alone (the same
+    bytes on every run), a JPEG without EXIF. A pale panel at the lower right stands for
+    what staff blur before publishing (a face, a number plate)."""
+    from PIL import Image, ImageDraw
+
+    r = random.Random(f"{SEED}-photo-{seed}")
+    w, h = 480, 360
+    img = Image.new("RGB", (w, h), (150 + r.randrange(60), 180 + r.randrange(50), 210 + r.randrange(40)))
+    d = ImageDraw.Draw(img)
+    horizon = 150 + r.randrange(60)
+    d.rectangle((0, horizon, w, h), fill=(110 + r.randrange(40), 110 + r.randrange(30), 100 + r.randrange(30)))
+    for _i in range(3 + r.randrange(3)):  # buildings
+        x = r.randrange(0, w - 80)
+        bw, bh = 60 + r.randrange(80), 60 + r.randrange(100)
+        shade = 170 + r.randrange(60)
+        d.rectangle((x, horizon - bh, x + bw, horizon), fill=(shade, shade - 10, shade - 25))
+        for wy in range(horizon - bh + 10, horizon - 10, 22):
+            for wx in range(x + 8, x + bw - 12, 18):
+                d.rectangle((wx, wy, wx + 8, wy + 10), fill=(90, 110, 140))
+    cx, cy = 120 + r.randrange(200), horizon + 40 + r.randrange(90)  # the problem, in warning colours
+    d.ellipse((cx - 50, cy - 25, cx + 50, cy + 25), fill=(200 + r.randrange(55), 80 + r.randrange(60), 30))
+    d.line((cx - 60, cy + 30, cx + 60, cy - 30), fill=(40, 40, 40), width=5)
+    d.rectangle((w - 130, h - 80, w - 30, h - 30), fill=(235, 225, 200), outline=(60, 60, 60), width=3)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return SimpleUploadedFile(f"report-{seed}.jpg", buf.getvalue(), content_type="image/jpeg")
+
+
+# Demo cases whose reporter sent a photo; all but ``unpublished`` are approved by the
+# centre (``redacted``: with the lower-right panel blurred), so the public map and case
+# pages show photos. Keyed by the plan's number within its area.
+PHOTO_PLANS = {SCIENCE_CITY: {0, 4, 6, 9, 11, 13, 14}, XIANAN: set(range(0, 132, 12))}
+UNPUBLISHED_PHOTO = {SCIENCE_CITY: {0}}
+REDACTED_PHOTO = {SCIENCE_CITY: {9}}
+REDACTION = [[0.72, 0.77, 0.22, 0.15]]
+
+
+def _photo_plan(key: str, table: dict) -> bool:
+    area, _sep, n = key[len(DEMO_KEY) + 1:].rpartition("-")
+    return n.isdigit() and int(n) in table.get(area, ())
+
+
 # ---------------------------------------------------------------- set-up
 
 
@@ -308,6 +351,7 @@ class _Driver:
         self.specs: dict = {}
         self.cases: dict[str, object] = {}
         self.photo_seed = 0
+        self.photo_cases: list[tuple[str, object]] = []
 
     # -- time
     def _spec(self, case):
@@ -352,14 +396,17 @@ class _Driver:
             dispatcher = plan.submitter
         lat, lng = _point_in(plan.grid, rng)
         self.clock.at = plan.submitted_at
+        report_photos = [_report_photo(plan.key)] if _photo_plan(plan.key, PHOTO_PLANS) else []
         result = services.case_submit(
             actor=plan.submitter or plan.reporter, category=c, lat=lat, lng=lng,
             description=plan.description or rng.choice(TEXT.get(c, ["发现问题"])), details=DETAILS.get(c),
             address=plan.address, idempotency_key=plan.key, source=plan.source, contact=plan.contact,
-            is_anonymous=plan.anonymous,
+            is_anonymous=plan.anonymous, photos=report_photos,
         )
         case = result.case
         self.cases[plan.key] = case
+        if report_photos:
+            self.photo_cases.append((plan.key, case))
         cat = case.category
         reporter = plan.submitter or plan.reporter
         t = plan.submitted_at
@@ -606,6 +653,21 @@ def science_city_plans(place: dict, now: datetime, rng: random.Random) -> list[P
 # ---------------------------------------------------------------- entry point
 
 
+def _publish_photos(driver: _Driver, *, admin) -> None:
+    """The centre reviews the reporters' photos a little after each report: most are
+    published (one with a blurred panel), one waits for review."""
+    from yizhan.reports.models import CasePhoto
+    from yizhan.reports.services import case_photo_approve
+
+    for key, case in driver.photo_cases:
+        if _photo_plan(key, UNPUBLISHED_PHOTO):
+            continue
+        for photo in CasePhoto.objects.filter(case_id=case.pk, stage="report").order_by("id"):
+            driver.clock.at = min(case.submitted_at + timedelta(minutes=30), driver.now)
+            rects = REDACTION if _photo_plan(key, REDACTED_PHOTO) else []
+            case_photo_approve(actor=admin, photo=photo, redactions=rects)
+
+
 def reports_demo_load(*, admin, now: datetime | None = None, stdout=None) -> DemoReportsSummary:
     """Load the demo cases (see the module docstring). ``admin`` is the demo superuser
     (configures calendars and duty rosters); ``now`` anchors the history (default: now)."""
@@ -632,6 +694,7 @@ def reports_demo_load(*, admin, now: datetime | None = None, stdout=None) -> Dem
             for plan in plans:
                 driver.drive(plan)
                 summary.created += 1
+            _publish_photos(driver, admin=admin)
             say(f"demo cases {district_code}: {len(plans)}")
         # Whatever is still open and past its limit at ``now`` escalates, as the scheduler would.
         clock.at = now

@@ -82,6 +82,7 @@ from yizhan.reports.models import (
     DepartmentMember,
     ExtensionRequest,
 )
+from yizhan.reports.selectors.setup import category_effective
 
 __all__ = [
     "SubmitResult",
@@ -328,6 +329,12 @@ def _tell_reporter(case: Case, *, kind: str, title: Message, body: Message | Non
 # ---- the clock -----------------------------------------------------------------------
 
 
+def _effective(case: Case):
+    """The case's category as it applies in the case's district (per-district overrides
+    of department, urgency, clock and stage limits; ``selectors.category_effective``)."""
+    return category_effective(category=case.category, jurisdiction=case.jurisdiction)
+
+
 def _spec(case: Case):
     return cal.calendar_spec_for(jurisdiction=case.jurisdiction)
 
@@ -335,7 +342,7 @@ def _spec(case: Case):
 def _clock_of(case: Case) -> str:
     """The clock of the case's current stage (``workflow.stage_is_natural``: hazard and
     urgent categories accept and dispatch on natural time)."""
-    cat = case.category
+    cat = _effective(case)
     natural = workflow.stage_is_natural(
         case.state, clock=cat.clock, is_hazard=cat.is_hazard,
         urgency=case.urgency if case.urgency != "normal" else cat.urgency,
@@ -361,7 +368,7 @@ def _clock_start(case: Case, now: datetime) -> None:
     if not limit_field:
         case.stage_due_at = None
         return
-    case.stage_due_at = _deadline(case, now, getattr(case.category, limit_field))
+    case.stage_due_at = _deadline(case, now, getattr(_effective(case), limit_field))
 
 
 def _restarts_clock(from_state: str, to_state: str, action: str) -> bool:
@@ -637,7 +644,8 @@ def case_submit(*, actor, category: str, lat, lng, description="", details: dict
         for attempt in range(30):
             case = Case(
                 number=_next_number(prefix, attempt), token=secrets.token_hex(16), category=cat,
-                state=S.SUBMITTED, urgency=cat.urgency, source=source, description=description,
+                state=S.SUBMITTED, urgency=category_effective(category=cat, jurisdiction=node).urgency,
+                source=source, description=description,
                 details=clean_details, address=address, lat=lat, lng=lng, cell=cell_of(lat, lng, CASE_CELL_RES),
                 jurisdiction=node, reporter=reporter, is_anonymous=bool(is_anonymous),
                 contact_name=people["name"], contact_phone=people["phone"], contact_email=people["email"],
@@ -729,7 +737,7 @@ def case_reject(*, actor, case: Case, note="", public_reply="") -> Case:
 
 def _resolve_department(case: Case, department) -> Department:
     if department is None or department == "":
-        dept = routing.department_for(jurisdiction=case.jurisdiction, department_code=case.category.department_code)
+        dept = routing.department_for(jurisdiction=case.jurisdiction, department_code=_effective(case).department_code)
         if dept is None:
             raise E.NoDepartment()
         return dept

@@ -131,6 +131,35 @@ def _demo_prerequisites():
     return admin
 
 
+def test_demo_publishes_report_photos_without_exif(media):
+    from PIL import Image
+
+    from yizhan.reports.models import CasePhoto
+    from yizhan.reports.selectors import case_public_view
+
+    admin = _demo_prerequisites()
+    reports_demo_load(admin=admin, now=NOW)
+    photos = CasePhoto.objects.filter(stage="report", case__idempotency_key__startswith="demo-")
+    assert photos.count() >= 15
+    published = photos.filter(approved_at__isnull=False).exclude(public_image="")
+    assert published.count() == photos.count() - 1  # one still waits for review
+    redacted = [p for p in published if p.redactions]
+    assert len(redacted) == 1
+    for p in photos:
+        with Image.open(p.image.path) as img:
+            assert not img.getexif() and img.format == "JPEG"
+    # the public page of a case with a published photo shows it
+    case = published.filter(case__state="evaluated").first().case
+    view = case_public_view(case=Case.objects.get(pk=case.pk))
+    assert view["photos"] and view["photos"][0]["url"].startswith("/media/cases/public/")
+    # deterministic: the same picture bytes on every run
+    first = {p.case.idempotency_key: p.image.read() for p in photos.select_related("case")}
+    from yizhan.reports.demo import _report_photo
+
+    assert _report_photo(3).read() == _report_photo(3).read()
+    assert len(set(first.values())) == len(first)
+
+
 def test_demo_is_idempotent_and_deterministic(media):
     admin = _demo_prerequisites()
     first = reports_demo_load(admin=admin, now=NOW)
