@@ -82,6 +82,17 @@ class CategoryAdmin(_GlobalAdmin):
     def has_add_permission(self, request):
         return False  # the taxonomy comes from data/categories.json; edit, deactivate
 
+    def _may_manage(self, request, obj=None):
+        """Platform-wide: configure on every root (district admins set their own
+        district's limits on the settings page)."""
+        if not super()._may_manage(request, obj):
+            return False
+        try:
+            services.require_platform_configure(request.user)
+        except AppError:
+            return False
+        return True
+
     def service_save(self, request, obj, data, change):
         payload = {k: data[k] for k in CATEGORY_DATA_FIELDS if k in data}
         return services.category_update(actor=request.user, category=obj, data=payload)

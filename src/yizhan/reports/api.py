@@ -262,13 +262,19 @@ def category_detail(request: HttpRequest, code: str):
 
 
 @router.patch("/categories/{code}", response=S.CategoryOut,
-              summary="Edit a category: limits, department, conditions (district/city admin)")
-def category_update(request: HttpRequest, code: str, payload: S.CategoryPatch):
+              summary="Edit a category: platform-wide (city admin), or with ?jurisdiction= that district's own "
+                      "department, urgency, clock, limits and active flag (district admin)")
+def category_update(request: HttpRequest, code: str, payload: S.CategoryPatch, jurisdiction: str = ""):
     actor = request.auth
     permissions.require(actor, "reports.configure")
     category = selectors.category_get(code=code)
-    category = services.category_update(actor=actor, category=category, data=payload.dict(exclude_unset=True))
-    return _category_out(category)
+    node = _jurisdiction(jurisdiction) if jurisdiction else None
+    saved = services.category_update(actor=actor, category=category, data=payload.dict(exclude_unset=True),
+                                     jurisdiction=node)
+    if node is not None:
+        category.refresh_from_db()
+        return _category_out(selectors.category_effective(category=category, jurisdiction=node))
+    return _category_out(saved)
 
 
 # ---- the "already reported?" step --------------------------------------------------------------------------

@@ -215,6 +215,12 @@ def route(*, lat: float, lng: float, category: str, at: datetime | None = None, 
     node = chain[0]
     idx = _current(fresh=fresh)
     dept_code = idx.categories.get(category)
+    if dept_code:  # a district's own department for the category (CategorySetting), deepest first
+        from yizhan.reports.selectors.setup import category_override_for
+
+        override = category_override_for(code=category, path=node.path)
+        if override is not None:
+            dept_code = override[1]["department_code"]
     dept_id = None
     if dept_code:
         by_node = idx.departments.get(dept_code)

@@ -3,6 +3,8 @@ reply templates and the categories as admins see them (inactive ones included)."
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 from functools import reduce
 from operator import or_
@@ -25,6 +27,11 @@ __all__ = [
     "setup_jurisdictions",
     "setup_user_find",
     "grid_workers_for",
+    "category_effective",
+    "category_override_for",
+    "category_settings_forget",
+    "EffectiveCategory",
+    "OVERRIDE_FIELDS",
 ]
 
 CONFIGURE = "reports.configure"
@@ -179,3 +186,98 @@ def grid_workers_for(*, actor) -> list[tuple]:
               .filter(reduce(or_, (Q(jurisdiction__path__startswith=p) for p in paths)))
               .select_related("user", "jurisdiction").order_by("jurisdiction__path", "user__username"))
     return [(g.user, g.jurisdiction) for g in grants]
+
+
+# ---- a category as it applies in one place (district overrides) ---------------------
+
+OVERRIDE_FIELDS = ("department_code", "urgency", "clock", "accept_minutes", "dispatch_minutes", "handle_minutes",
+                   "verify_minutes", "close_minutes", "active")
+OVERRIDE_STAMP_SECONDS = 5.0
+
+
+class EffectiveCategory:
+    """A category with a node's overrides applied: the attributes of ``OVERRIDE_FIELDS``
+    come from the deepest ``CategorySetting`` on the node or its ancestors (``source``,
+    the overriding node's id; None = the platform default), every other attribute from
+    the category itself."""
+
+    def __init__(self, category: Category, values: dict, source: int | None = None):
+        self.category = category
+        self.source = source
+        self.overridden = source is not None
+        self.__dict__.update(values)
+
+    def __getattr__(self, name):  # only for what the override does not carry
+        if name == "category":
+            raise AttributeError(name)
+        return getattr(self.category, name)
+
+
+_override_lock = threading.Lock()
+_override_index: dict | None = None  # {"stamp", "checked_at", "by_code": {code: [(path, node_id, values)]}}
+
+
+def _override_stamp() -> tuple:
+    from django.db.models import Max
+
+    from yizhan.reports.models import CategorySetting
+
+    agg = CategorySetting.objects.aggregate(n=Count("id"), m=Max("updated_at"), i=Max("id"))
+    return agg["n"], agg["m"], agg["i"]
+
+
+def _override_build(stamp) -> dict:
+    from yizhan.reports.models import CategorySetting
+
+    by_code: dict[str, list] = {}
+    rows = CategorySetting.objects.values_list("category__code", "jurisdiction__path", "jurisdiction_id",
+                                               *OVERRIDE_FIELDS)
+    for code, path, node_id, *values in rows:
+        by_code.setdefault(code, []).append((path, node_id, dict(zip(OVERRIDE_FIELDS, values, strict=True))))
+    for entries in by_code.values():
+        entries.sort(key=lambda e: -len(e[0]))  # deepest first
+    return {"stamp": stamp, "checked_at": time.monotonic(), "by_code": by_code}
+
+
+def _overrides() -> dict[str, list]:
+    """The overrides by category code, kept per process; the table's stamp is checked
+    at most every few seconds (as ``reports.calendar`` / ``jurisdictions.locate`` do) and
+    the setup services forget it on every change."""
+    global _override_index
+    idx = _override_index
+    now = time.monotonic()
+    if idx is not None and now - idx["checked_at"] < OVERRIDE_STAMP_SECONDS:
+        return idx["by_code"]
+    with _override_lock:
+        stamp = _override_stamp()
+        if _override_index is not None and _override_index["stamp"] == stamp:
+            _override_index["checked_at"] = now
+        else:
+            _override_index = _override_build(stamp)
+        return _override_index["by_code"]
+
+
+def category_settings_forget() -> None:
+    global _override_index
+    with _override_lock:
+        _override_index = None
+
+
+def category_override_for(*, code: str, path: str) -> tuple[int, dict] | None:
+    """(node id, values) of the deepest override of category ``code`` on the node of
+    ``path`` or an ancestor, else None."""
+    for p, node_id, values in _overrides().get(code, ()):
+        if path.startswith(p):
+            return node_id, values
+    return None
+
+
+def category_effective(*, category: Category, jurisdiction=None) -> EffectiveCategory:
+    """``category`` as it applies at ``jurisdiction`` (a node or a path; None = the
+    platform default): department, urgency, clock, stage limits and active from the
+    deepest override among the node and its ancestors, else from the category."""
+    path = getattr(jurisdiction, "path", jurisdiction)
+    found = category_override_for(code=category.code, path=path) if path else None
+    if found is None:
+        return EffectiveCategory(category, {f: getattr(category, f) for f in OVERRIDE_FIELDS})
+    return EffectiveCategory(category, dict(found[1]), source=found[0])

@@ -49,6 +49,8 @@ __all__ = [
     "LIMIT_FIELDS",
     "category_taxonomy_load",
     "category_update",
+    "category_override_reset",
+    "require_platform_configure",
     "department_defaults_create",
     "department_create",
     "department_update",
@@ -324,7 +326,7 @@ def category_taxonomy_load(*, actor=None, overwrite: bool = False) -> int:
     keep what admins changed unless ``overwrite``. Returns how many rows were written
     (0 when run again). ``actor`` None is the system (migrations, demo, tests)."""
     if actor is not None:
-        permissions.require(actor, CONFIGURE)
+        require_platform_configure(actor)
     written = 0
     with transaction.atomic():
         existing = {c.code: c for c in Category.objects.select_for_update()}
@@ -376,11 +378,31 @@ def department_defaults_create(*, actor, jurisdiction) -> list[Department]:
 # ---- categories ------------------------------------------------------------------------
 
 
-def category_update(*, actor, category: Category, data: dict) -> Category:
+def require_platform_configure(actor) -> None:
+    """Platform-wide settings (the taxonomy itself, Open311 client keys): configure on
+    every root of the tree (city admins of the only city, superusers)."""
+    _require_template_scope(actor, None)
+
+
+def _category_settings_changed() -> None:
+    from yizhan.reports.selectors.setup import category_settings_forget
+
+    category_settings_forget()
+    transaction.on_commit(category_settings_forget)
+
+
+def category_update(*, actor, category: Category, data: dict, jurisdiction=None):
     """Edit a category: names, icon, conditions, department, urgency, clock, the five
     stage limits (minutes > 0), extra fields, keywords, hazard flag, active, sort.
-    ``code``, ``kind`` and ``group`` are fixed (Open311 clients know the code)."""
-    permissions.require(actor, CONFIGURE)
+    ``code``, ``kind`` and ``group`` are fixed (Open311 clients know the code).
+
+    Without ``jurisdiction``: the platform-wide category (configure on every root).
+    With one: that node's own override (``CategorySetting``: department, urgency, clock,
+    limits, active; configure there), created from what applies there now; returns the
+    override."""
+    if jurisdiction is not None:
+        return _category_override_save(actor=actor, category=category, data=data, jurisdiction=jurisdiction)
+    require_platform_configure(actor)
     cleaned, errors = category_clean(data)
     if errors:
         raise errors[0]
@@ -392,6 +414,57 @@ def category_update(*, actor, category: Category, data: dict) -> Category:
             audit_record(actor=actor, action=AuditAction.UPDATE, obj=cat,
                          summary=f"category {cat.code} {cat.name}", changes=changes)
     return cat
+
+
+def _category_override_save(*, actor, category: Category, data: dict, jurisdiction):
+    from yizhan.reports.models import CategorySetting
+    from yizhan.reports.selectors.setup import OVERRIDE_FIELDS, category_effective
+
+    _require_scope(actor, jurisdiction)
+    for key in data:
+        if key not in OVERRIDE_FIELDS:
+            raise InvalidSetting(Message(f"辖区不能单独修改 {key}", f"{key} cannot be set for one area"),
+                                 code="not_overridable", field=key)
+    cleaned, errors = category_clean(data)
+    if errors:
+        raise errors[0]
+    with transaction.atomic():
+        Category.objects.select_for_update().get(pk=category.pk)  # serialises concurrent first saves
+        row = CategorySetting.objects.select_for_update().filter(category=category, jurisdiction=jurisdiction).first()
+        created = row is None
+        if created:
+            inherited = category_effective(category=category, jurisdiction=jurisdiction)
+            row = CategorySetting(category=category, jurisdiction=jurisdiction,
+                                  **{f: getattr(inherited, f) for f in OVERRIDE_FIELDS})
+        changes = _apply(row, cleaned)
+        if created or changes:
+            row.save()
+            audit_record(actor=actor, action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=row,
+                         summary=f"category {category.code} settings of {jurisdiction.code}", changes=changes,
+                         jurisdiction_path=jurisdiction.path)
+            _category_settings_changed()
+    return row
+
+
+def category_override_reset(*, actor, category: Category, jurisdiction) -> bool:
+    """Delete ``jurisdiction``'s override of ``category`` (back to what its parent or the
+    platform has); False when there was none."""
+    from yizhan.reports.models import CategorySetting
+
+    _require_scope(actor, jurisdiction)
+    with transaction.atomic():
+        row = CategorySetting.objects.select_for_update().filter(category=category, jurisdiction=jurisdiction).first()
+        if row is None:
+            return False
+        audit_record(actor=actor, action=AuditAction.DELETE, obj=row,
+                     summary=f"category {category.code} settings of {jurisdiction.code} reset to default",
+                     changes={f: getattr(row, f) for f in ("department_code", "urgency", "clock", "accept_minutes",
+                                                           "dispatch_minutes", "handle_minutes", "verify_minutes",
+                                                           "close_minutes", "active")},
+                     jurisdiction_path=jurisdiction.path)
+        row.delete()
+        _category_settings_changed()
+    return True
 
 
 # ---- departments -----------------------------------------------------------------------

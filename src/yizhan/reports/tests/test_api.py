@@ -114,8 +114,11 @@ def test_category_patch_matrix(client, tree, cat, admin, district_admin):
     def snap():
         return list(Category.objects.order_by("pk").values())
 
+    city_admin = make_staff("city_admin", tree.city)
+    # platform-wide: configure on every root; a district admin is refused and changes nothing
     resp = check_matrix(client, "patch", f"{BASE}/categories/manhole", {"handle_minutes": 120, "name": "井盖丢失"},
-                        wrong_role=[make_worker(), admin], allowed=district_admin, snapshot=snap)
+                        wrong_role=[make_worker(), admin], wrong_jurisdiction=district_admin, allowed=city_admin,
+                        snapshot=snap)
     assert resp.json()["handle_minutes"] == 120 and resp.json()["name"] == "井盖丢失"
     before = snap()
     for bad in (0, -5, "x", 1.5):
@@ -123,6 +126,29 @@ def test_category_patch_matrix(client, tree, cat, admin, district_admin):
         assert_error(resp, 400, field="accept_minutes")
     assert snap() == before
     assert_error(api_json(client, "patch", f"{BASE}/categories/nope", {"name": "x"}), 404, "unknown_category")
+
+
+def test_category_patch_of_one_district(client, tree, cat, admin, district_admin):
+    from yizhan.reports.models import CategorySetting
+
+    def snap():
+        return (list(Category.objects.order_by("pk").values()),
+                list(CategorySetting.objects.order_by("pk").values()))
+
+    url = f"{BASE}/categories/manhole?jurisdiction={tree.district.code}"
+    resp = check_matrix(client, "patch", url, {"handle_minutes": 30},
+                        wrong_role=[make_worker(), admin],
+                        wrong_jurisdiction=make_staff("district_admin", tree.other_district),
+                        allowed=district_admin, snapshot=snap)
+    assert resp.json()["handle_minutes"] == 30
+    assert Category.objects.get(code="manhole").handle_minutes == 240  # the platform default stays
+    assert CategorySetting.objects.get().jurisdiction == tree.district
+    assert client.get(f"{BASE}/categories/manhole").json()["handle_minutes"] == 240
+    before = snap()
+    assert_error(api_json(client, "patch", url, {"name": "x"}), 400, "not_overridable", "name")
+    assert_error(api_json(client, "patch", f"{BASE}/categories/manhole?jurisdiction=NOPE", {"handle_minutes": 5}),
+                 400, "unknown_jurisdiction", "jurisdiction")
+    assert snap() == before
 
 
 # ---- duplicates --------------------------------------------------------------------------------------
@@ -619,9 +645,12 @@ def test_open311_clients_matrix(client, tree, admin, district_admin):
     def snap():
         return list(Open311Client.objects.order_by("pk").values())
 
-    check_matrix(client, "get", f"{BASE}/open311-clients", wrong_role=[make_worker(), admin])
+    city_admin = make_staff("city_admin", tree.city)  # keys reach every district: configure on every root
+    check_matrix(client, "get", f"{BASE}/open311-clients", wrong_role=[make_worker(), admin],
+                 wrong_jurisdiction=district_admin)
     resp = check_matrix(client, "post", f"{BASE}/open311-clients", {"name": "12345热线"},
-                        wrong_role=[make_worker(), admin], allowed=district_admin, allowed_status=201, snapshot=snap)
+                        wrong_role=[make_worker(), admin], wrong_jurisdiction=district_admin, allowed=city_admin,
+                        allowed_status=201, snapshot=snap)
     body = resp.json()
     assert body["key"].startswith("o311_") and body["name"] == "12345热线" and body["revoked_at"] is None
     assert body["key"] not in json.dumps(snap(), default=str)
@@ -629,8 +658,8 @@ def test_open311_clients_matrix(client, tree, admin, district_admin):
     assert listed["count"] == 1 and "key" not in listed["items"][0]
     assert_error(api_json(client, "post", f"{BASE}/open311-clients", {"name": ""}), 400, "invalid_name", "name")
     url = f"{BASE}/open311-clients/{body['id']}/revoke"
-    resp = check_matrix(client, "post", url, {}, wrong_role=[make_worker(), admin], allowed=district_admin,
-                        snapshot=snap)
+    resp = check_matrix(client, "post", url, {}, wrong_role=[make_worker(), admin], wrong_jurisdiction=district_admin,
+                        allowed=city_admin, snapshot=snap)
     assert resp.json()["revoked_at"]
     lat, lng = tree.point(tree.grid)
     make_category("manhole")

@@ -446,11 +446,21 @@ def test_keys_hashed_and_revocable():
         assert exc.value.code == "invalid_api_key"
 
 
-def test_keys_need_configure(tree):
+def test_keys_need_configure_on_every_root(tree):
+    from yizhan.core.errors import OutOfJurisdiction
+
     with pytest.raises(PermissionDenied):
         open311_client_create(actor=make_staff("community_admin", tree.community), name="x")
-    client, _ = open311_client_create(actor=make_staff("district_admin", tree.district), name="x")
+    district_admin = make_staff("district_admin", tree.district)
+    with pytest.raises(OutOfJurisdiction):  # keys reach every district's cases
+        open311_client_create(actor=district_admin, name="x")
+    assert not Open311Client.objects.exists()
+    client, _ = open311_client_create(actor=make_staff("city_admin", tree.city), name="x")
     assert client.created_by is not None
+    with pytest.raises(OutOfJurisdiction):
+        open311_client_revoke(actor=district_admin, client=client)
+    client.refresh_from_db()
+    assert client.revoked_at is None
 
 
 def test_open311_key_command():

@@ -152,3 +152,39 @@ def test_routing_speed(tree, cat):
     rate = n / (_time.perf_counter() - start)
     print(f"routing: {rate:,.0f} lookups/s")
     assert rate > 20_000
+
+
+def test_a_district_override_sets_deadline_urgency_and_department_of_its_cases_only(tree, cat):
+    from datetime import timedelta
+
+    from yizhan.reports.models import Department
+
+    district_admin = make_staff("district_admin", tree.district)
+    dispatcher = make_staff("community_admin", tree.community)
+    make_department(jurisdiction=tree.district, code="sanitation", name="区环卫所")
+    urban = make_department(jurisdiction=tree.district, code="urban", name="城管")
+    far_sanitation = make_department(jurisdiction=tree.other_district, code="sanitation", name="吴中环卫")
+    make_department(jurisdiction=tree.other_district, code="urban", name="吴中城管")
+    before = make_case(category=cat, jurisdiction=tree.grid)
+    svc.category_update(actor=district_admin, category=cat, jurisdiction=tree.district, data={
+        "accept_minutes": 7, "clock": "natural", "urgency": "urgent", "department_code": "urban"})
+    here = make_case(category=cat, jurisdiction=tree.grid)
+    there = make_case(category=cat, jurisdiction=tree.far_grid)
+    assert here.stage_due_at - here.stage_started_at == timedelta(minutes=7) and here.urgency == "urgent"
+    assert there.urgency == cat.urgency == "normal"
+    assert there.stage_due_at - there.stage_started_at != timedelta(minutes=7)
+    assert (there.stage_due_at, there.urgency) != (here.stage_due_at, here.urgency)
+    assert before.stage_due_at - before.stage_started_at != timedelta(minutes=7)  # existing cases keep theirs
+    lat, lng = tree.point(tree.grid)
+    assert routing.route(lat=lat, lng=lng, category="litter", fresh=True).department_id == urban.pk
+    lat, lng = tree.point(tree.far_grid)
+    assert routing.route(lat=lat, lng=lng, category="litter", fresh=True).department_id == far_sanitation.pk
+    svc.case_accept(actor=dispatcher, case=here)
+    make_grid_worker(tree.grid)
+    svc.case_dispatch(actor=dispatcher, case=here)
+    assert here.department == urban
+    # reset: back to the platform default for new cases
+    svc.category_override_reset(actor=district_admin, category=cat, jurisdiction=tree.district)
+    again = make_case(category=cat, jurisdiction=tree.grid)
+    assert again.urgency == "normal" and again.stage_due_at - again.stage_started_at != timedelta(minutes=7)
+    assert Department.objects.count() == 4

@@ -52,6 +52,12 @@ def admin(tree):
     return make_staff("district_admin", tree.district)
 
 
+@pytest.fixture
+def city_admin(tree):
+    """Configure on the only root: may change platform-wide settings."""
+    return make_staff("city_admin", tree.city)
+
+
 def denied_callers(tree):
     """(caller, the error it must get) for the three denied rows of the matrix."""
     return [
@@ -111,7 +117,8 @@ def test_taxonomy_file_is_complete_and_valid():
     assert by_code["electric_box_fire"]["clock"] == "natural"
 
 
-def test_taxonomy_load_is_idempotent_and_keeps_admin_edits(admin):
+def test_taxonomy_load_is_idempotent_and_keeps_admin_edits(city_admin):
+    admin = city_admin
     n = len(taxonomy_data())
     assert services.category_taxonomy_load() == n
     assert Category.objects.count() == n
@@ -128,6 +135,8 @@ def test_taxonomy_load_is_idempotent_and_keeps_admin_edits(admin):
 def test_taxonomy_load_denied_for_non_configurers(tree):
     with pytest.raises(PermissionDenied):
         services.category_taxonomy_load(actor=make_staff("community_admin", tree.community))
+    with pytest.raises(OutOfJurisdiction):  # platform-wide: a district admin is not enough
+        services.category_taxonomy_load(actor=make_staff("district_admin", tree.district))
     assert Category.objects.count() == 0
 
 
@@ -150,7 +159,8 @@ def test_department_defaults_create_is_idempotent(tree, admin):
 # ---- categories ------------------------------------------------------------------------
 
 
-def test_category_update_changes_limits_and_audits(tree, admin):
+def test_category_update_changes_limits_and_audits(tree, city_admin):
+    admin = city_admin
     cat = make_category(code="exposed_rubbish")
     make_department(jurisdiction=tree.district, code="sanitation", name="环卫处")
     out = services.category_update(actor=admin, category=cat, data={
@@ -173,10 +183,15 @@ def test_category_update_changes_limits_and_audits(tree, admin):
     assert AuditLog.objects.filter(object_type="reports.category").count() == 1
 
 
-def test_category_update_any_configurer_may_edit_the_global_taxonomy(tree):
+def test_category_update_platform_wide_needs_configure_on_every_root(tree, city_admin):
     cat = make_category()
-    other = make_staff("district_admin", tree.other_district)
-    services.category_update(actor=other, category=cat, data={"verify_minutes": 90})
+    for district_admin in (make_staff("district_admin", tree.district),
+                           make_staff("district_admin", tree.other_district)):
+        before = rows(Category)()
+        with pytest.raises(OutOfJurisdiction):
+            services.category_update(actor=district_admin, category=cat, data={"verify_minutes": 90})
+        assert rows(Category)() == before
+    services.category_update(actor=city_admin, category=cat, data={"verify_minutes": 90})
     assert Category.objects.get(pk=cat.pk).verify_minutes == 90
     services.category_update(actor=make_superuser(), category=cat, data={"verify_minutes": 91})
     assert Category.objects.get(pk=cat.pk).verify_minutes == 91
@@ -185,7 +200,45 @@ def test_category_update_any_configurer_may_edit_the_global_taxonomy(tree):
 def test_category_update_denied(tree):
     cat = make_category()
     assert_denied(tree, lambda a: services.category_update(actor=a, category=cat, data={"handle_minutes": 1}),
-                  rows(Category), skip_wrong_district=True)
+                  rows(Category))
+
+
+def test_category_override_of_a_district_matrix(tree, admin):
+    from yizhan.reports.models import CategorySetting
+
+    cat = make_category(code="exposed_rubbish")
+    snap = rows(CategorySetting)
+    assert_denied(tree, lambda a: services.category_update(actor=a, category=cat, data={"handle_minutes": 30},
+                                                           jurisdiction=tree.district), snap)
+    before = rows(Category)()
+    row = services.category_update(actor=admin, category=cat, data={"handle_minutes": 30, "urgency": "urgent"},
+                                   jurisdiction=tree.district)
+    assert rows(Category)() == before  # the platform default is untouched
+    assert (row.jurisdiction, row.handle_minutes, row.urgency, row.accept_minutes) == (
+        tree.district, 30, "urgent", cat.accept_minutes)
+    eff = selectors.category_effective(category=cat, jurisdiction=tree.grid)
+    assert (eff.handle_minutes, eff.urgency, eff.source, eff.name) == (30, "urgent", tree.district.pk, cat.name)
+    other = selectors.category_effective(category=cat, jurisdiction=tree.other_street)
+    assert (other.handle_minutes, other.source) == (cat.handle_minutes, None)
+    assert AuditLog.objects.filter(object_type="reports.categorysetting", action="create").count() == 1
+    # the wrong district admin changes nothing, even on a district it cannot see
+    wrong = make_staff("district_admin", tree.other_district)
+    before = snap()
+    with pytest.raises(OutOfJurisdiction):
+        services.category_update(actor=wrong, category=cat, data={"handle_minutes": 1}, jurisdiction=tree.district)
+    with pytest.raises(OutOfJurisdiction):
+        services.category_override_reset(actor=wrong, category=cat, jurisdiction=tree.district)
+    assert snap() == before
+    # names and conditions stay platform-wide
+    with pytest.raises(AppError) as info:
+        services.category_update(actor=admin, category=cat, data={"name": "改名"}, jurisdiction=tree.district)
+    assert (info.value.code, info.value.field) == ("not_overridable", "name")
+    assert snap() == before
+    # reset: back to the platform default
+    assert services.category_override_reset(actor=admin, category=cat, jurisdiction=tree.district) is True
+    assert not CategorySetting.objects.exists()
+    assert selectors.category_effective(category=cat, jurisdiction=tree.grid).handle_minutes == cat.handle_minutes
+    assert services.category_override_reset(actor=admin, category=cat, jurisdiction=tree.district) is False
 
 
 @pytest.mark.parametrize("data, code, field", [
@@ -212,7 +265,8 @@ def test_category_update_denied(tree):
     ({"extra_fields": [{"name": "a", "label": "A", "colour": "red"}]}, "invalid_extra_fields", "extra_fields"),
     ({"extra_fields": "[not json"}, "invalid_extra_fields", "extra_fields"),
 ])
-def test_category_update_rejects_bad_values(admin, data, code, field):
+def test_category_update_rejects_bad_values(city_admin, data, code, field):
+    admin = city_admin
     cat = make_category()
     before = rows(Category)()
     with pytest.raises(AppError) as info:
@@ -223,7 +277,8 @@ def test_category_update_rejects_bad_values(admin, data, code, field):
     assert not AuditLog.objects.filter(object_type="reports.category").exists()
 
 
-def test_department_code_from_the_shipped_list_or_the_database_is_accepted(tree, admin):
+def test_department_code_from_the_shipped_list_or_the_database_is_accepted(tree, city_admin):
+    admin = city_admin
     cat = make_category()
     services.category_update(actor=admin, category=cat, data={"department_code": "fire"})  # in departments.json
     make_department(jurisdiction=tree.district, code="river_chief", name="河长办")

@@ -48,6 +48,11 @@ def admin(tree):
 
 
 @pytest.fixture
+def city_admin(tree):
+    return make_staff("city_admin", tree.city)
+
+
+@pytest.fixture
 def cat(db):
     return make_category(code="exposed_rubbish", name="暴露垃圾", department_code="sanitation")
 
@@ -119,7 +124,8 @@ def test_district_admin_sees_every_page(client, admin, cat):
 # ---- categories ------------------------------------------------------------------------
 
 
-def test_edit_a_time_limit(client, admin, cat):
+def test_edit_a_time_limit(client, city_admin, cat):
+    admin = city_admin
     client.force_login(admin)
     resp = client.get(f"/dispatch/settings/categories/{cat.code}/")
     assert 'value="240"' in html(resp)
@@ -140,8 +146,8 @@ def test_edit_a_time_limit(client, admin, cat):
     ({"extra_fields": '[{"name": "Floor", "label": "楼层"}]'}, "extra_fields", "附加字段格式有误"),
     ({"department_code": "nobody"}, "department_code", "nobody"),
 ])
-def test_bad_category_input_is_shown_beside_the_field_and_kept(client, admin, cat, over, field, message):
-    client.force_login(admin)
+def test_bad_category_input_is_shown_beside_the_field_and_kept(client, city_admin, cat, over, field, message):
+    client.force_login(city_admin)
     before = list(Category.objects.values())
     resp = client.post(f"/dispatch/settings/categories/{cat.code}/", category_post(cat, keywords="typed", **over))
     assert resp.status_code == 400
@@ -151,11 +157,45 @@ def test_bad_category_input_is_shown_beside_the_field_and_kept(client, admin, ca
     assert list(Category.objects.values()) == before
 
 
-def test_load_the_taxonomy_from_an_empty_list(client, admin):
-    client.force_login(admin)
+def test_load_the_taxonomy_from_an_empty_list(client, admin, city_admin):
+    client.force_login(admin)  # a district admin: platform-wide, not theirs
+    assert "载入标准类别" not in html(client.get("/dispatch/settings/categories/"))
+    client.post("/dispatch/settings/categories/load/")
+    assert not Category.objects.exists()
+    client.force_login(city_admin)
     assert "载入标准类别" in html(client.get("/dispatch/settings/categories/"))
     resp = client.post("/dispatch/settings/categories/load/")
     assert resp.status_code == 302 and Category.objects.filter(code="ground_lock").exists()
+
+
+def test_district_admin_edits_their_own_district_and_resets_it(client, tree, admin, cat):
+    from yizhan.reports.models import CategorySetting
+
+    url = f"/dispatch/settings/categories/{cat.code}/"
+    client.force_login(admin)
+    body = html(client.get(url))
+    assert 'value="240"' in body and "默认" in body and "4 工作小时" in body and "恢复默认设置" not in body
+    resp = client.post(url, {**{k: v for k, v in category_post(cat).items()
+                                if k in ("department_code", "urgency", "clock", "accept_minutes", "dispatch_minutes",
+                                         "handle_minutes", "verify_minutes", "close_minutes", "active")},
+                             "handle_minutes": "120", "name": "不能改名"})
+    assert resp.status_code == 302
+    cat.refresh_from_db()
+    assert (cat.handle_minutes, cat.name) == (240, "暴露垃圾")  # the platform default is untouched
+    row = CategorySetting.objects.get()
+    assert (row.jurisdiction, row.handle_minutes) == (tree.district, 120)
+    body = html(client.get(resp["Location"]))
+    assert 'value="120"' in body and "4 工作小时" in body and "恢复默认设置" in body  # default beside the field
+    # another district's admin cannot reach this district's settings
+    client.force_login(make_staff("district_admin", tree.other_district))
+    resp = client.post(url, {**category_post(cat), "j": tree.district.code, "handle_minutes": "5"})
+    assert resp.status_code == 404
+    resp = client.post(url, {"j": tree.district.code, "reset": "1"})
+    assert resp.status_code == 404
+    assert CategorySetting.objects.get().handle_minutes == 120
+    client.force_login(admin)
+    resp = client.post(url, {"j": tree.district.code, "reset": "1"})
+    assert resp.status_code == 302 and not CategorySetting.objects.exists()
 
 
 # ---- calendar --------------------------------------------------------------------------
@@ -325,7 +365,8 @@ def test_reply_templates(client, tree, admin):
 # ---- admin -----------------------------------------------------------------------------
 
 
-def test_admin_edits_categories_through_the_service(client, tree, admin, cat):
+def test_admin_edits_categories_through_the_service(client, tree, city_admin, cat):
+    admin = city_admin
     client.force_login(admin)
     assert client.get("/admin/reports/category/").status_code == 200
     form = {**category_post(cat), "group_name": cat.group_name, "group_name_en": cat.group_name_en,

@@ -311,12 +311,16 @@ def settings_home(request):
 @settings_page
 def settings_categories(request):
     cats = list(selectors.category_settings_list(actor=request.user))
+    platform = _platform_admin(request.user)
+    nodes = [] if platform else selectors.calendar_jurisdictions(actor=request.user)
+    node = next((n for n in nodes if n.level == "district"), nodes[0]) if nodes else None
     groups: dict = {}
     for c in cats:
-        c.limit_texts = [(LIMIT_LABELS[f], minutes_text(getattr(c, f), c.clock)) for f in LIMIT_FIELDS]
+        eff = selectors.category_effective(category=c, jurisdiction=node) if node is not None else c
+        c.limit_texts = [(LIMIT_LABELS[f], minutes_text(getattr(eff, f), eff.clock)) for f in LIMIT_FIELDS]
         key = (c.get_kind_display(), c.group_name)
         groups.setdefault(key, []).append(c)
-    can_load = not cats
+    can_load = not cats and platform
     return render(request, "reports/setup/categories.html", {
         "groups": [{"kind": k, "name": n, "categories": v} for (k, n), v in groups.items()],
         "can_load": can_load,
@@ -340,6 +344,84 @@ def _department_choices(user, current: str = "") -> list[tuple[str, str]]:
     return [(code, f"{name}（{code}）") for code, name in names.items()]
 
 
+def _platform_admin(user) -> bool:
+    """Configure on every root (city admins, superusers): edits the platform-wide
+    taxonomy; everyone else edits their own district's overrides."""
+    try:
+        services.require_platform_configure(user)
+    except AppError:
+        return False
+    return True
+
+
+OVERRIDE_FORM_FIELDS = ("department_code", "urgency", "clock", *LIMIT_FIELDS, "active")
+
+
+class CategoryOverrideForm(CategoryForm):
+    """A district's own settings of a category (the rest stays platform-wide)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name not in OVERRIDE_FORM_FIELDS:
+                del self.fields[name]
+
+
+def _default_text(name: str, default) -> str:
+    value = getattr(default, name)
+    if name in LIMIT_FIELDS:
+        return minutes_text(value, default.clock)
+    if name == "urgency":
+        return str(Urgency(value).label) if value in Urgency.values else value
+    if name == "clock":
+        return str(Clock(value).label) if value in Clock.values else value
+    if name == "active":
+        return _("启用") if value else _("停用")
+    return str(value)
+
+
+def _settings_category_override(request, cat, code=None):
+    """The district admin's own override of ``cat`` (``?j=`` another of their
+    districts/cities), the inherited default beside each field, and a reset."""
+    nodes = selectors.calendar_jurisdictions(actor=request.user)
+    if not nodes:
+        raise NotFound(("您管辖的范围内没有区或市", "No district or city in your scope"), code="no_calendar_node")
+    node = next((n for n in nodes if n.code == code), None) if code else \
+        next((n for n in nodes if n.level == "district"), nodes[0])
+    if node is None:
+        raise NotFound(code="jurisdiction_not_found")
+    here = f"{reverse('reports:settings_category', args=[cat.code])}?j={node.code}"
+    eff = selectors.category_effective(category=cat, jurisdiction=node)
+    default = selectors.category_effective(category=cat, jurisdiction=node.parent) if node.parent_id else \
+        selectors.category_effective(category=cat)
+    departments = _department_choices(request.user, eff.department_code)
+    status = 200
+    if request.method == "POST" and request.POST.get("reset"):
+        services.category_override_reset(actor=request.user, category=cat, jurisdiction=node)
+        _flash(request, _("已恢复“%(name)s”在%(node)s的默认设置") % {"name": cat.name, "node": node.name})
+        return redirect(here)
+    if request.method == "POST":
+        form = CategoryOverrideForm(request.POST, departments=departments)
+        if form.is_valid():
+            data = {k: form.cleaned_data[k] for k in OVERRIDE_FORM_FIELDS}
+            try:
+                services.category_update(actor=request.user, category=cat, data=data, jurisdiction=node)
+            except AppError as err:
+                add_app_error(form, err)
+            else:
+                _flash(request, _("已保存“%(name)s”在%(node)s的设置") % {"name": cat.name, "node": node.name})
+                return redirect(here)
+        status = 400
+    else:
+        form = CategoryOverrideForm(initial={k: getattr(eff, k) for k in OVERRIDE_FORM_FIELDS},
+                                    departments=departments)
+    rows = [(form[name], _default_text(name, default)) for name in OVERRIDE_FORM_FIELDS]
+    return render(request, "reports/setup/category_override.html", {
+        "form": form, "category": cat, "node": node, "nodes": nodes, "rows": rows,
+        "own": eff.source == node.pk, "inherited_from": eff.source,
+    }, status=status)
+
+
 CATEGORY_FORM_FIELDS = ("icon", "name", "name_en", "department_code", "urgency", "clock", *LIMIT_FIELDS,
                         "is_hazard", "active", "filing_conditions", "closing_conditions", "description", "keywords",
                         "extra_fields")
@@ -351,6 +433,9 @@ def settings_category(request, code):
     cat = selectors.category_settings_list(actor=request.user).filter(code=code).first()
     if cat is None:
         raise NotFound(code="unknown_category")
+    node_code = request.POST.get("j") if request.method == "POST" else request.GET.get("j")
+    if node_code or not _platform_admin(request.user):
+        return _settings_category_override(request, cat, node_code)
     departments = _department_choices(request.user, cat.department_code)
     status = 200
     if request.method == "POST":
