@@ -460,8 +460,11 @@ def test_admin_edits_a_time_limit_and_adds_a_holiday_at_360px(browser_page_facto
     assert page.get_by_label("处置时限").input_value() == "0"
     page.get_by_label("处置时限").fill("120")
     page.get_by_label("处置时限").press("Enter")
-    page.get_by_text("已保存类别").wait_for()
-    assert Category.objects.get(code="exposed_rubbish").handle_minutes == 120
+    page.get_by_text("已保存“暴露垃圾”在高新区的设置").wait_for()  # the district's own limit
+    from yizhan.reports.models import CategorySetting
+
+    assert CategorySetting.objects.get(category__code="exposed_rubbish", jurisdiction=tree.district).handle_minutes == 120
+    assert Category.objects.get(code="exposed_rubbish").handle_minutes == 240  # the platform default stays
     assert _fits(page), "the category page scrolls sideways at 360 px"
     page.screenshot(path=_shot("category"), full_page=True)
 
