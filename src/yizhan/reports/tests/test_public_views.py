@@ -315,7 +315,7 @@ def test_public_case_page_hides_the_reporter_and_unapproved_photos(client, world
     body = text(client.get(f"/reports/c/{case.number}/"))
     assert "井盖缺失" in body and "晚上看不见" in body and "待受理" in body
     assert REPORTER_NAME not in body and world.rider.phone not in body
-    assert "张**" in body  # not anonymous: the masked display name
+    assert "热心市民" in body and "张**" not in body  # not anonymous, yet no name, not even masked
     assert photo.image.name not in body and "/media/" not in body
     assert 'aria-current="step"' in body
     assert "已解决，确认" not in body
@@ -502,7 +502,8 @@ def test_approved_after_photos_show_on_their_timeline_line(client, world):
     after.refresh_from_db()
     body = text(client.get(f"/reports/c/{case.number}/"))
     timeline = body.split('class="timeline"')[1]
-    assert after.public_image.url in timeline and "已盖好" in timeline
+    assert after.public_image.url in timeline
+    assert "已盖好" not in timeline  # the handler's note is internal: only public replies are shown
 
 
 def test_the_reporter_still_sees_a_rejected_case_with_the_reason(client, world):
