@@ -81,14 +81,26 @@ def _stamp() -> tuple:
     return (agg["n"], agg["m"], agg["i"])
 
 
-def _cells(geom, res: int, contain: str) -> set[int]:
-    if geom.is_empty:
-        return set()
-    try:
-        shape_ = h3.geo_to_h3shape(geom.__geo_interface__)
-        return {h3.str_to_int(c) for c in h3.h3shape_to_cells_experimental(shape_, res, contain=contain)}
-    except Exception:  # very small or odd polygons
-        return set()
+# Lattice step (degrees) for finding the coarse cells a bounding box may touch: well
+# under the smallest res-8 cell's inradius (~0.3 km), so the cell of the lattice point
+# nearest any point of the box is that point's cell or one of its neighbours.
+_LATTICE = 0.0015
+
+
+def _coarse_near(bounds) -> set[int]:
+    """A superset of the coarse cells a bounding box touches."""
+    minx, miny, maxx, maxy = bounds
+    nx, ny = int((maxx - minx) / _LATTICE) + 2, int((maxy - miny) / _LATTICE) + 2
+    seen = set()
+    cell = h3i.latlng_to_cell
+    for i in range(ny):
+        lat = min(miny + i * _LATTICE, maxy)
+        for j in range(nx):
+            seen.add(cell(lat, min(minx + j * _LATTICE, maxx), COARSE_RES))
+    out = set()
+    for c in seen:
+        out.update(h3i.grid_disk(c, 1))
+    return out
 
 
 def _polygons(cells: list[int]) -> np.ndarray:
@@ -141,18 +153,24 @@ def _build() -> _Index:
     outer_arr = np.array([g[4] for g in geo], dtype=object)
 
     # coarse cells each node touches / lies wholly inside (checked with shapely too)
+    # (a lattice over each node's bounding box, then exact shapely tests on the hexagons)
+    near_sets = [sorted(_coarse_near(g[4].bounds)) for g in geo]
+    all_cells = sorted({c for cells in near_sets for c in cells})
+    position = {c: i for i, c in enumerate(all_cells)}
+    hexes = _polygons(all_cells) if all_cells else np.array([], dtype=object)
     touch: dict[int, list[int]] = {}
     full: list[set[int]] = []
-    for rank, (_pk, _depth, _geom, inner, outer) in enumerate(geo):
-        for c in _cells(outer, COARSE_RES, "overlap"):
-            touch.setdefault(c, []).append(rank)
-        inside = sorted(_cells(inner, COARSE_RES, "full"))
-        if inside:
-            ok = shapely.contains(inner, _polygons(inside))
-            inside = {c for c, good in zip(inside, ok, strict=True) if good}
-        full.append(set(inside))
+    for rank, cells in enumerate(near_sets):
+        inner, outer = geo[rank][3], geo[rank][4]
+        at = hexes[[position[c] for c in cells]]
+        touching = shapely.intersects(outer, at)
+        inside = shapely.contains(inner, at)
+        for c, t in zip(cells, touching.tolist(), strict=True):
+            if t:
+                touch.setdefault(c, []).append(rank)
+        full.append({c for c, w in zip(cells, inside.tolist(), strict=True) if w})
 
-    refine: dict[int, tuple[int, ...]] = {}  # coarse cell -> candidate ranks (in order)
+    refine: list[int] = []  # coarse cells to split into fine children
     coarse_done = 0
     for coarse in {d for c in touch for d in h3i.grid_disk(c, 1)}:
         disk = h3i.grid_disk(coarse, 1)
@@ -164,43 +182,37 @@ def _build() -> _Index:
             index.cells[coarse] = geo[first][0]
             coarse_done += 1
         else:
-            refine[coarse] = tuple(near)
+            refine.append(coarse)
 
-    # fine children of the refined coarse cells: classify against their candidates,
-    # deepest first; a child is settled by the first node it lies wholly inside
-    depth_of = [g[1] for g in geo]
+    # fine children of the refined coarse cells: classify them depth by depth, deepest
+    # first (an STRtree of that depth's nodes finds the ones each child touches); a
+    # child is settled by the first node it lies wholly inside
     children: list[int] = []
-    groups: list[tuple[int, int, dict[int, list[int]]]] = []  # (first child, end, depth -> ranks)
-    for coarse, near in refine.items():
-        kids = h3i.cell_to_children(coarse, FINE_RES)
-        by_depth: dict[int, list[int]] = {}
-        for r in near:
-            by_depth.setdefault(depth_of[r], []).append(r)
-        groups.append((len(children), len(children) + len(kids), by_depth))
-        children.extend(kids)
+    for coarse in refine:
+        children.extend(h3i.cell_to_children(coarse, FINE_RES))
     polys = _polygons(children) if children else np.array([], dtype=object)
     entries: list[list] = [[] for _ in children]
-    settled = [False] * len(children)
+    settled = np.zeros(len(children), dtype=bool)
+    ranks_by_depth: dict[int, list[int]] = {}
+    for rank, g in enumerate(geo):
+        ranks_by_depth.setdefault(g[1], []).append(rank)
     pair_tests = 0
-    for depth in sorted(set(depth_of), reverse=True):
-        ci, ri = [], []
-        for lo, hi, by_depth in groups:
-            ranks = by_depth.get(depth)
-            if not ranks:
-                continue
-            for i in range(lo, hi):
-                if not settled[i]:
-                    ci.extend([i] * len(ranks))
-                    ri.extend(ranks)
-        if not ci:
+    for depth in sorted(ranks_by_depth, reverse=True):
+        open_ = np.flatnonzero(~settled)
+        if not len(open_):
+            break
+        ranks = np.asarray(ranks_by_depth[depth])
+        tree = shapely.STRtree(outer_arr[ranks])
+        qi, ti = tree.query(polys[open_], predicate="intersects")
+        if not len(qi):
             continue
+        ci, ri = open_[qi], ranks[ti]
+        order = np.lexsort((ri, ci))  # by child, then rank (the lookup order)
+        ci, ri = ci[order], ri[order]
         pair_tests += len(ci)
-        ci_a, ri_a = np.asarray(ci), np.asarray(ri)
-        touches = shapely.intersects(outer_arr[ri_a], polys[ci_a])
-        inside = shapely.contains(inner_arr[ri_a], polys[ci_a])
-        # pairs are in (child, rank) order, ranks ascending within a child
-        for i, r, t, w in zip(ci, ri, touches.tolist(), inside.tolist(), strict=True):
-            if settled[i] or not t:
+        inside = shapely.contains(inner_arr[ri], polys[ci])
+        for i, r, w in zip(ci.tolist(), ri.tolist(), inside.tolist(), strict=True):
+            if settled[i]:
                 continue
             if w:
                 entries[i].append((geo[r][0], None))

@@ -78,9 +78,18 @@ def category_get(*, code) -> Category:
 # ---- duplicates ----------------------------------------------------------------------
 
 
-def case_duplicates(*, category: str, lat, lng, radius_m: float = 50, exclude_id=None) -> list[Case]:
+# What the "already reported?" answer shows of a candidate (``brief=True``).
+DUPLICATE_FIELDS = ("id", "number", "state", "lat", "lng", "address", "description", "supporter_count",
+                    "submitted_at", "reporter_id", "category_id", "category__code", "category__name",
+                    "category__name_en")
+
+
+def case_duplicates(*, category: str, lat, lng, radius_m: float = 50, exclude_id=None,
+                    brief: bool = False) -> list[Case]:
     """Open cases of ``category`` within ``radius_m`` metres, nearest first (at most 20).
-    Each gets a ``distance_m`` attribute."""
+    Each gets a ``distance_m`` attribute. ``brief``: one narrow query loading only
+    ``DUPLICATE_FIELDS`` (the category joined, no jurisdiction), for the public
+    "already reported?" step — reading any other field would cost a query per case."""
     try:
         lat, lng = float(lat), float(lng)
     except (TypeError, ValueError):
@@ -92,10 +101,9 @@ def case_duplicates(*, category: str, lat, lng, radius_m: float = 50, exclude_id
     # point's cell reach at least k * 87 m in every direction
     k = 1 + int(radius_m // 80)
     cells = h3.grid_disk(h3.latlng_to_cell(lat, lng, CASE_CELL_RES), k)
-    qs = (
-        Case.objects.filter(category__code=str(category or ""), cell__in=cells, state__in=OPEN_STATES)
-        .select_related("category", "jurisdiction")
-    )
+    qs = Case.objects.filter(category__code=str(category or ""), cell__in=cells, state__in=OPEN_STATES)
+    qs = qs.select_related("category").only(*DUPLICATE_FIELDS) if brief else \
+        qs.select_related("category", "jurisdiction")
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
     found = []

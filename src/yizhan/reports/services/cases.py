@@ -283,19 +283,25 @@ def _denied(actor, case: Case) -> AppError:
 def _dispatchers(case: Case, *, path: str | None = None) -> list:
     """Holders of reports.dispatch on the nearest ancestor-or-self of the case's node
     that has any (the community's centre, else the street's, ...)."""
-    from yizhan.accounts.models import RoleGrant
+    from django.db.models import F
+
+    from yizhan.accounts.models import User
 
     codes = _codes_deepest_first(path or case.jurisdiction.path)
-    grants = list(
-        RoleGrant.objects.filter(role__in=DISPATCH_ROLES, jurisdiction__code__in=codes, user__is_active=True)
-        .values_list("jurisdiction__code", "user_id")
+    # one query: the active holders of a dispatch role on any node of the chain, with the node
+    users = list(
+        User.objects.filter(is_active=True, role_grants__role__in=DISPATCH_ROLES,
+                            role_grants__jurisdiction__code__in=codes)
+        .annotate(grant_code=F("role_grants__jurisdiction__code")).order_by("pk")
     )
     for code in codes:
-        ids = sorted({uid for c, uid in grants if c == code})
-        if ids:
-            from yizhan.accounts.models import User
-
-            return list(User.objects.filter(pk__in=ids))
+        out, seen = [], set()
+        for user in users:
+            if user.grant_code == code and user.pk not in seen:
+                seen.add(user.pk)
+                out.append(user)
+        if out:
+            return out
     return []
 
 
@@ -311,19 +317,23 @@ def _handlers(case: Case) -> list:
     return []
 
 
-def _tell(users, *, kind: str, title: Message, body: Message | None = None, url: str = "") -> int:
+def _tell(users, *, kind: str, title: Message, body: Message | None = None, url: str = "",
+          jurisdiction=None) -> int:
+    """Notify each user once. ``jurisdiction`` is where it happened (the case's node):
+    the notifications outbox routes webhook subscriptions by it."""
     seen = set()
     for user in users:
         if user is None or user.pk in seen:
             continue
         seen.add(user.pk)
-        notify(user=user, kind=kind, title=title, body=body, url=url)
+        notify(user=user, kind=kind, title=title, body=body, url=url, jurisdiction=jurisdiction)
     return len(seen)
 
 
 def _tell_reporter(case: Case, *, kind: str, title: Message, body: Message | None = None) -> None:
     if case.reporter_id and case.reporter and case.reporter.is_active:
-        notify(user=case.reporter, kind=kind, title=title, body=body, url=_public_url(case))
+        notify(user=case.reporter, kind=kind, title=title, body=body, url=_public_url(case),
+               jurisdiction=case.jurisdiction)
 
 
 # ---- the clock -----------------------------------------------------------------------
@@ -469,7 +479,7 @@ def _transition(*, actor, case: Case, action: str, note="", photos=(), system: b
             jurisdiction_path=locked.jurisdiction.path,
         )
         for users, kind, title, body, url in step.tell:
-            _tell(users, kind=kind, title=title, body=body, url=url)
+            _tell(users, kind=kind, title=title, body=body, url=url, jurisdiction=locked.jurisdiction)
         if step.to_state == S.VERIFIED and step.from_state != S.VERIFIED:
             _emit_verified(locked)
     _sync(case, locked)
@@ -632,7 +642,10 @@ def case_submit(*, actor, category: str, lat, lng, description="", details: dict
         details=clean_details, anonymous=bool(is_anonymous), source=source, contact=people, photos=photo_hashes,
     )
 
-    if key:
+    if key and reporter is None:
+        # Open311 clients' keys have no unique constraint (reporter is NULL): read first.
+        # A reporter's key is unique per reporter, so a replay is found when the insert
+        # below fails (no read on the common path).
         existing = _existing_by_key(reporter=reporter, client=open311_client, key=key)
         if existing is not None:
             return _replay(existing, digest)
@@ -680,7 +693,7 @@ def case_submit(*, actor, category: str, lat, lng, description="", details: dict
             _dispatchers(case), kind="case_new",
             title=Message(f"新上报：{cat.name}", f"New report: {cat.name_en or cat.name}"),
             body=Message(f"{case.number} {address or description[:60]}", f"{case.number} {address or description[:60]}"),
-            url=_console_url(case),
+            url=_console_url(case), jurisdiction=node,
         )
     return SubmitResult(case=case, created=True, supported=False)
 
@@ -701,7 +714,7 @@ def case_support(*, actor, case: Case) -> Case:
         except IntegrityError:
             return locked  # already a supporter
         Case.objects.filter(pk=locked.pk).update(supporter_count=F("supporter_count") + 1)
-        locked.refresh_from_db(fields=["supporter_count"])
+        locked.supporter_count += 1  # the row is locked: no need to read it back
         CaseEvent.objects.create(
             case=locked, action=A.SUPPORT, from_state=locked.state, to_state=locked.state, actor=actor,
             actor_label=_label(actor), at=timezone.now(), is_public=False,
@@ -1326,7 +1339,8 @@ def _warn(case_id: int, now: datetime) -> bool:
         _tell(_stage_owners(c), kind="case_due_soon",
               title=Message(f"即将超时：{c.number}", f"Due soon: {c.number}"),
               body=Message(f"办理时限 {local_due:%m-%d %H:%M}", f"Due at {local_due:%m-%d %H:%M} (Beijing time)"),
-              url=_staff_url(c) if c.state in (S.DISPATCHED, S.IN_PROGRESS) else _console_url(c))
+              url=_staff_url(c) if c.state in (S.DISPATCHED, S.IN_PROGRESS) else _console_url(c),
+              jurisdiction=c.jurisdiction)
     return True
 
 

@@ -106,6 +106,18 @@ def test_submit_creates_a_routed_case_with_clock_event_audit_and_tells_dispatche
     assert not Notification.objects.filter(user=street_admin).exists()
 
 
+def test_notifications_carry_the_case_jurisdiction_for_webhooks(tree, cat, dispatcher, reporter, settings):
+    from yizhan.core.models import OutboundMessage
+
+    settings.YIZHAN_NOTIFY_CHANNELS = ["console"]
+    case = submit(tree, reporter, cat).case
+    msg = OutboundMessage.objects.get(user=dispatcher, kind="case_new")
+    assert msg.payload["jurisdiction"] == {"code": tree.grid.code, "path": tree.grid.path}
+    svc.case_accept(actor=dispatcher, case=case)
+    msg = OutboundMessage.objects.get(user=reporter, kind="case_accepted")
+    assert msg.payload["jurisdiction"]["path"] == tree.grid.path
+
+
 @pytest.mark.parametrize("over, code, field", [
     ({"category": "nope"}, "unknown_category", "category"),
     ({"lat": 95}, "invalid_coordinates", "lat"),
