@@ -56,6 +56,18 @@ class AppError(Exception):
         return self.message.en if (language or "").startswith("en") else self.message.zh
 
 
+class DefaultField:
+    """Mixin for an ``AppError`` subclass: the field an error belongs to unless the raiser says otherwise.
+
+    ``class UnknownCategory(DefaultField, ValidationError): default_field = "category"``
+    """
+
+    default_field: str | None = None
+
+    def __init__(self, message=None, *, field=None, **kwargs):
+        super().__init__(message, field=field or self.default_field, **kwargs)
+
+
 class ValidationError(AppError):
     status = 400
     code = "invalid"

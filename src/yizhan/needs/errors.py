@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from yizhan.core.errors import (
     Conflict,
+    DefaultField,
     InvalidTransition,
     Message,
     NotFound,
     RateLimited,
     ValidationError,
 )
-
-
-class _DefaultField:
-    default_field: str | None = None
-
-    def __init__(self, message=None, *, field=None, **kwargs):
-        super().__init__(message, field=field or self.default_field, **kwargs)
 
 
 class Required(ValidationError):
@@ -29,25 +23,25 @@ class TextTooLong(ValidationError):
     message = Message("内容过长（最多 {limit} 字）", "Too long (at most {limit} characters)")
 
 
-class UnknownCategory(_DefaultField, ValidationError):
+class UnknownCategory(DefaultField, ValidationError):
     code = "unknown_category"
     default_field = "category"
     message = Message("请选择建议类别", "Please choose a category")
 
 
-class LocationRequired(_DefaultField, ValidationError):
+class LocationRequired(DefaultField, ValidationError):
     code = "location_required"
     default_field = "jurisdiction"
     message = Message("请选择所在社区或允许定位", "Choose your community or share your location")
 
 
-class LocationOutside(_DefaultField, ValidationError):
+class LocationOutside(DefaultField, ValidationError):
     code = "location_outside"
     default_field = "lat"
     message = Message("该位置不在服务范围内", "This location is outside the area we serve")
 
 
-class UnknownJurisdiction(_DefaultField, ValidationError):
+class UnknownJurisdiction(DefaultField, ValidationError):
     code = "unknown_jurisdiction"
     default_field = "jurisdiction"
     message = Message("所选社区不存在", "Unknown community")
@@ -63,25 +57,25 @@ class InvalidNumber(ValidationError):
     message = Message("请输入 0 到 {limit} 之间的整数", "Enter a whole number from 0 to {limit}")
 
 
-class InvalidOwner(_DefaultField, ValidationError):
+class InvalidOwner(DefaultField, ValidationError):
     code = "invalid_owner"
     default_field = "owner"
     message = Message("责任人须为该辖区的工作人员", "The owner must be a staff member of this jurisdiction")
 
 
-class UnknownAction(_DefaultField, ValidationError):
+class UnknownAction(DefaultField, ValidationError):
     code = "unknown_action"
     default_field = "action"
     message = Message("未知的操作", "Unknown action")
 
 
-class ReasonRequired(_DefaultField, ValidationError):
+class ReasonRequired(DefaultField, ValidationError):
     code = "reason_required"
     default_field = "note"
     message = Message("请填写说明", "Please write a note")
 
 
-class ReplyRequired(_DefaultField, ValidationError):
+class ReplyRequired(DefaultField, ValidationError):
     code = "reply_required"
     default_field = "reply"
     message = Message("请填写答复内容", "Please write a reply")

@@ -12,44 +12,35 @@ from __future__ import annotations
 
 from yizhan.core.errors import (
     Conflict,
+    DefaultField,
     InvalidTransition,
     Message,
     NotFound,
     ValidationError,
 )
 
-
-class _DefaultField:
-    """Mixin: the field an error belongs to unless the raiser says otherwise."""
-
-    default_field: str | None = None
-
-    def __init__(self, message=None, *, field=None, **kwargs):
-        super().__init__(message, field=field or self.default_field, **kwargs)
-
-
 # ---- submitting --------------------------------------------------------------------
 
 
-class UnknownCategory(_DefaultField, ValidationError):
+class UnknownCategory(DefaultField, ValidationError):
     code = "unknown_category"
     default_field = "category"
     message = Message("请选择有效的问题类别", "Please choose a valid category")
 
 
-class CategoryNotFound(_DefaultField, NotFound):
+class CategoryNotFound(DefaultField, NotFound):
     code = "unknown_category"
     default_field = "category"
     message = Message("未找到该问题类别", "No such category")
 
 
-class LocationOutside(_DefaultField, ValidationError):
+class LocationOutside(DefaultField, ValidationError):
     code = "location_outside"
     default_field = "lat"
     message = Message("该位置不在我们服务的辖区内", "This location is outside every area we serve")
 
 
-class TextTooLong(_DefaultField, ValidationError):
+class TextTooLong(DefaultField, ValidationError):
     code = "text_too_long"
     default_field = "description"
     message = Message("内容过长（最多 {limit} 字）", "Too long (at most {limit} characters)")
@@ -65,19 +56,19 @@ class InvalidField(ValidationError):
     message = Message("填写有误", "Invalid value")
 
 
-class TooManyPhotos(_DefaultField, ValidationError):
+class TooManyPhotos(DefaultField, ValidationError):
     code = "too_many_photos"
     default_field = "photos"
     message = Message("最多上传 {limit} 张照片", "At most {limit} photos")
 
 
-class InvalidIdempotencyKey(_DefaultField, ValidationError):
+class InvalidIdempotencyKey(DefaultField, ValidationError):
     code = "invalid_idempotency_key"
     default_field = "idempotency_key"
     message = Message("幂等键最长 64 个字符", "The idempotency key is at most 64 characters")
 
 
-class IdempotencyKeyReused(_DefaultField, Conflict):
+class IdempotencyKeyReused(DefaultField, Conflict):
     code = "idempotency_key_reused"
     default_field = "idempotency_key"
     message = Message(
@@ -104,37 +95,37 @@ class CaseFinished(InvalidTransition):
     message = Message("案件已办结，不能再修改", "This case is finished and cannot be changed")
 
 
-class UnknownAction(_DefaultField, ValidationError):
+class UnknownAction(DefaultField, ValidationError):
     code = "unknown_action"
     default_field = "action"
     message = Message("未知的操作", "Unknown action")
 
 
-class ReasonRequired(_DefaultField, ValidationError):
+class ReasonRequired(DefaultField, ValidationError):
     code = "reason_required"
     default_field = "note"
     message = Message("请填写原因", "Please give a reason")
 
 
-class PhotoRequired(_DefaultField, ValidationError):
+class PhotoRequired(DefaultField, ValidationError):
     code = "photo_required"
     default_field = "photos"
     message = Message("请上传处置后的照片", "Please add a photo taken after the work")
 
 
-class InvalidRating(_DefaultField, ValidationError):
+class InvalidRating(DefaultField, ValidationError):
     code = "invalid_rating"
     default_field = "rating"
     message = Message("评分须为 1 到 5 的整数", "The rating must be a whole number from 1 to 5")
 
 
-class UnknownDepartment(_DefaultField, ValidationError):
+class UnknownDepartment(DefaultField, ValidationError):
     code = "unknown_department"
     default_field = "department"
     message = Message("未找到该处置部门", "No such department")
 
 
-class NoDepartment(_DefaultField, Conflict):
+class NoDepartment(DefaultField, Conflict):
     code = "no_department"
     default_field = "department"
     message = Message(
@@ -142,7 +133,7 @@ class NoDepartment(_DefaultField, Conflict):
     )
 
 
-class InvalidAssignee(_DefaultField, ValidationError):
+class InvalidAssignee(DefaultField, ValidationError):
     code = "invalid_assignee"
     default_field = "assignee"
     message = Message(
@@ -150,13 +141,13 @@ class InvalidAssignee(_DefaultField, ValidationError):
     )
 
 
-class InvalidMinutes(_DefaultField, ValidationError):
+class InvalidMinutes(DefaultField, ValidationError):
     code = "invalid_minutes"
     default_field = "minutes"
     message = Message("延期时长须为 1 到 {limit} 分钟", "The extension must be 1 to {limit} minutes")
 
 
-class ExtensionPending(_DefaultField, Conflict):
+class ExtensionPending(DefaultField, Conflict):
     code = "extension_pending"
     default_field = "minutes"
     message = Message("已有一个待审批的延期申请", "An extension request is already waiting for a decision")
@@ -172,13 +163,13 @@ class ReopenWindowPassed(InvalidTransition):
     message = Message("结案已超过 {days} 天，不能再重新办理", "It is more than {days} days since closing; cannot reopen")
 
 
-class InvalidMerge(_DefaultField, ValidationError):
+class InvalidMerge(DefaultField, ValidationError):
     code = "invalid_merge"
     default_field = "into"
     message = Message("只能合并到同一辖区内另一个未办结的案件", "Merge only into another open case in the same area")
 
 
-class BulkEmpty(_DefaultField, ValidationError):
+class BulkEmpty(DefaultField, ValidationError):
     code = "bulk_empty"
     default_field = "cases"
     message = Message("请选择要派遣的案件（最多 {limit} 件）", "Choose the cases to dispatch (at most {limit})")
@@ -192,7 +183,7 @@ class PhotoNotFound(NotFound):
     message = Message("照片不存在", "No such photo")
 
 
-class InvalidRedaction(_DefaultField, ValidationError):
+class InvalidRedaction(DefaultField, ValidationError):
     code = "invalid_redaction"
     default_field = "redactions"
     message = Message(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from yizhan.core.errors import (
     Conflict,
+    DefaultField,
     InvalidTransition,
     Message,
     NotFound,
@@ -16,32 +17,22 @@ from yizhan.core.errors import (
     ValidationError,
 )
 
-
-class _DefaultField:
-    """Mixin: the field an error belongs to unless the raiser says otherwise."""
-
-    default_field: str | None = None
-
-    def __init__(self, message=None, *, field=None, **kwargs):
-        super().__init__(message, field=field or self.default_field, **kwargs)
-
-
 # ---- QR tokens ---------------------------------------------------------------
 
 
-class QrMalformed(_DefaultField, ValidationError):
+class QrMalformed(DefaultField, ValidationError):
     code = "qr_malformed"
     default_field = "token"
     message = Message("二维码无法识别，请重新扫码", "This QR code cannot be read; please scan again")
 
 
-class QrBadSignature(_DefaultField, ValidationError):
+class QrBadSignature(DefaultField, ValidationError):
     code = "qr_bad_signature"
     default_field = "token"
     message = Message("二维码无效（签名不符）", "This QR code is not valid (bad signature)")
 
 
-class QrExpired(_DefaultField, ValidationError):
+class QrExpired(DefaultField, ValidationError):
     code = "qr_expired"
     default_field = "token"
     message = Message(
@@ -49,7 +40,7 @@ class QrExpired(_DefaultField, ValidationError):
     )
 
 
-class QrUnknownStation(_DefaultField, NotFound):
+class QrUnknownStation(DefaultField, NotFound):
     code = "qr_unknown_station"
     default_field = "token"
     message = Message("二维码对应的驿站不存在或已撤除", "The station of this QR code does not exist or was removed")
@@ -63,7 +54,7 @@ class StationNotFound(NotFound):
     message = Message("未找到该驿站", "Station not found")
 
 
-class StationCodeTaken(_DefaultField, Conflict):
+class StationCodeTaken(DefaultField, Conflict):
     code = "station_code_taken"
     default_field = "code"
     message = Message("驿站编号已存在", "A station with this code already exists")
@@ -76,37 +67,37 @@ class InvalidStationField(ValidationError):
     message = Message("驿站信息填写有误", "Invalid station data")
 
 
-class UnknownJurisdiction(_DefaultField, ValidationError):
+class UnknownJurisdiction(DefaultField, ValidationError):
     code = "unknown_jurisdiction"
     default_field = "jurisdiction"
     message = Message("所属社区/网格不存在", "Unknown community or grid")
 
 
-class InvalidHub(_DefaultField, ValidationError):
+class InvalidHub(DefaultField, ValidationError):
     code = "invalid_hub"
     default_field = "hub"
     message = Message("所属服务总站无效（须为已有的服务总站）", "The hub must be an existing service hub")
 
 
-class UnknownAmenity(_DefaultField, ValidationError):
+class UnknownAmenity(DefaultField, ValidationError):
     code = "unknown_amenity"
     default_field = "amenities"
     message = Message("未知的设施：{value}", "Unknown amenity: {value}")
 
 
-class InvalidStatus(_DefaultField, ValidationError):
+class InvalidStatus(DefaultField, ValidationError):
     code = "invalid_status"
     default_field = "status"
     message = Message("未知的驿站状态", "Unknown station status")
 
 
-class ReasonRequired(_DefaultField, ValidationError):
+class ReasonRequired(DefaultField, ValidationError):
     code = "reason_required"
     default_field = "reason"
     message = Message("撤除驿站时请填写原因", "Please give a reason for removing the station")
 
 
-class StatusUnchanged(_DefaultField, InvalidTransition):
+class StatusUnchanged(DefaultField, InvalidTransition):
     code = "status_unchanged"
     default_field = "status"
     message = Message("驿站已是该状态", "The station already has this status")
@@ -131,31 +122,31 @@ class StationRemoved(InvalidTransition):
 # ---- supplies and donations --------------------------------------------------
 
 
-class InvalidQuantity(_DefaultField, ValidationError):
+class InvalidQuantity(DefaultField, ValidationError):
     code = "invalid_quantity"
     default_field = "quantity"
     message = Message("数量必须是{rule}的整数", "The quantity must be a whole number {rule_en}")
 
 
-class InsufficientStock(_DefaultField, Conflict):
+class InsufficientStock(DefaultField, Conflict):
     code = "insufficient_stock"
     default_field = "quantity"
     message = Message("库存不足：现有 {available}", "Not enough in stock: {available} left")
 
 
-class UnknownItem(_DefaultField, ValidationError):
+class UnknownItem(DefaultField, ValidationError):
     code = "unknown_item"
     default_field = "item"
     message = Message("未知的物资种类", "Unknown supply item")
 
 
-class InvalidMovementKind(_DefaultField, ValidationError):
+class InvalidMovementKind(DefaultField, ValidationError):
     code = "invalid_movement_kind"
     default_field = "kind"
     message = Message("出入库类型须为领用、补货或盘点调整", "The kind must be take, restock or adjust")
 
 
-class InvalidThreshold(_DefaultField, ValidationError):
+class InvalidThreshold(DefaultField, ValidationError):
     code = "invalid_threshold"
     default_field = "threshold"
     message = Message("预警数量必须是不小于 0 的整数", "The threshold must be a whole number of 0 or more")
@@ -169,13 +160,13 @@ class InvalidDonation(ValidationError):
 # ---- check-ins, condition reports, reviews -----------------------------------
 
 
-class UnknownConditionKind(_DefaultField, ValidationError):
+class UnknownConditionKind(DefaultField, ValidationError):
     code = "unknown_condition_kind"
     default_field = "kind"
     message = Message("请选择您看到的情况", "Please choose what you found")
 
 
-class InvalidCheckIn(_DefaultField, ValidationError):
+class InvalidCheckIn(DefaultField, ValidationError):
     code = "invalid_checkin"
     default_field = "checkin"
     message = Message("签到记录与驿站不符", "This check-in does not belong to you at this station")
@@ -191,7 +182,7 @@ class ReportAlreadyResolved(InvalidTransition):
     message = Message("该反馈已处理", "This report has already been resolved")
 
 
-class InvalidRating(_DefaultField, ValidationError):
+class InvalidRating(DefaultField, ValidationError):
     code = "invalid_rating"
     default_field = "rating"
     message = Message("评分须为 1 到 5 的整数", "The rating must be a whole number from 1 to 5")
@@ -205,25 +196,25 @@ class TextTooLong(ValidationError):
 # ---- imports -----------------------------------------------------------------
 
 
-class ImportBadFile(_DefaultField, ValidationError):
+class ImportBadFile(DefaultField, ValidationError):
     code = "import_bad_file"
     default_field = "file"
     message = Message("无法读取文件，请上传 .xlsx 或 .csv 文件", "Cannot read the file; upload an .xlsx or .csv file")
 
 
-class ImportMissingColumns(_DefaultField, ValidationError):
+class ImportMissingColumns(DefaultField, ValidationError):
     code = "import_missing_columns"
     default_field = "file"
     message = Message("缺少必填列：{columns}", "Missing required columns: {columns}")
 
 
-class ImportEmpty(_DefaultField, ValidationError):
+class ImportEmpty(DefaultField, ValidationError):
     code = "import_empty"
     default_field = "file"
     message = Message("文件中没有数据行", "The file has no data rows")
 
 
-class ImportTooLarge(_DefaultField, ValidationError):
+class ImportTooLarge(DefaultField, ValidationError):
     code = "import_too_large"
     default_field = "file"
     message = Message("文件过大（最多 {limit} 行 / 5 MB）", "The file is too large (at most {limit} rows / 5 MB)")
@@ -232,7 +223,7 @@ class ImportTooLarge(_DefaultField, ValidationError):
 # ---- photos ------------------------------------------------------------------
 
 
-class TooManyPhotos(_DefaultField, Conflict):
+class TooManyPhotos(DefaultField, Conflict):
     code = "too_many_photos"
     default_field = "photo"
     message = Message("每个驿站最多 12 张照片，请先删除旧照片", "At most 12 photos per station; remove an old one first")

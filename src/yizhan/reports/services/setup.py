@@ -26,6 +26,7 @@ from yizhan.core.audit import audit_record
 from yizhan.core.errors import (
     AppError,
     Conflict,
+    DefaultField,
     Message,
     NotFound,
     OutOfJurisdiction,
@@ -105,12 +106,10 @@ class InvalidCalendar(InvalidSetting):
     message = Message("工作日历有误", "The working calendar is invalid")
 
 
-class DepartmentCodeTaken(Conflict):
+class DepartmentCodeTaken(DefaultField, Conflict):
     code = "department_code_taken"
+    default_field = "code"
     message = Message("该辖区已有此编码的部门", "This jurisdiction already has a department with this code")
-
-    def __init__(self, message=None, **kwargs):
-        super().__init__(message, field=kwargs.pop("field", "code"), **kwargs)
 
 
 class DepartmentMemberNotFound(NotFound):
