@@ -7,55 +7,29 @@ beside its field with what was typed kept; other AppErrors render an error page.
 
 from __future__ import annotations
 
-import functools
-
 from django.contrib import messages
-from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from yizhan.core import permissions
-from yizhan.core.errors import AppError, NotAuthenticated
+from yizhan.core import pages, permissions
+from yizhan.core.errors import AppError
 from yizhan.core.forms import add_app_error
+from yizhan.core.pages import STAFF_LOGIN, WORKER_LOGIN
 from yizhan.needs import forms as f
 from yizhan.needs import selectors, services
 from yizhan.needs.choices import NeedAction, NeedState, SuggestionState, WishAction, WishState
 
-WORKER_LOGIN = "/accounts/otp/"
-STAFF_LOGIN = "/accounts/login/"
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _to_login(request, login_url: str):
-    return HttpResponseRedirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
+_is_htmx = pages.is_htmx
+_to_login = pages.to_login
 
 
 def app_errors(login_url: str | None = None):
     """Render uncaught AppErrors as a page; send anonymous users to log in."""
-
-    def deco(view):
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if login_url and not request.user.is_authenticated:
-                return _to_login(request, login_url)
-            try:
-                return view(request, *args, **kwargs)
-            except NotAuthenticated:
-                return _to_login(request, login_url or WORKER_LOGIN)
-            except AppError as err:
-                return render(request, "needs/error.html", {"error": err, "message": err.text(
-                    getattr(request, "LANGUAGE_CODE", ""))}, status=err.status)
-
-        return wrapper
-
-    return deco
+    return pages.app_errors(template="needs/error.html", login_url=login_url,
+                            fallback_login=login_url or WORKER_LOGIN)
 
 
 # ---- public: wish wall ----------------------------------------------------------------

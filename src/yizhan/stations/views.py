@@ -8,21 +8,20 @@ an error page with the error's status.
 from __future__ import annotations
 
 import base64
-import functools
 
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from yizhan.core import permissions
-from yizhan.core.errors import AppError, NotAuthenticated, NotFound
+from yizhan.core import pages, permissions
+from yizhan.core.errors import AppError, NotFound
+from yizhan.core.pages import STAFF_LOGIN, WORKER_LOGIN
 from yizhan.core.selectors import notifications_for
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.stations import forms as f
@@ -43,45 +42,19 @@ from yizhan.stations.qr import qr_svg, qr_token_for, qr_token_verify
 # ---------------------------------------------------------------- helpers
 
 
-def _lang(request) -> str:
-    return getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+_lang = pages.request_lang
+_is_htmx = pages.is_htmx
+_to_login = pages.to_login
 
 
 def error_page(request, err: AppError):
-    return render(request, "stations/error.html", {"error": err, "message": err.text(_lang(request))},
-                  status=err.status)
+    return pages.error_page(request, err, template="stations/error.html")
 
 
 def app_errors(login_url: str | None = None):
     """Render uncaught AppErrors as a page; send anonymous users to log in."""
-
-    def deco(view):
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if login_url and not request.user.is_authenticated:
-                return _to_login(request, login_url)
-            try:
-                return view(request, *args, **kwargs)
-            except NotAuthenticated:
-                return _to_login(request, login_url or reverse("accounts:login"))
-            except AppError as err:
-                return error_page(request, err)
-
-        return wrapper
-
-    return deco
-
-
-def _to_login(request, login_url: str):
-    return HttpResponseRedirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
-
-
-STAFF_LOGIN = "/accounts/login/"
-WORKER_LOGIN = "/accounts/otp/"
+    return pages.app_errors(template="stations/error.html", login_url=login_url,
+                            fallback_login=login_url or reverse_lazy("accounts:login"))
 
 
 

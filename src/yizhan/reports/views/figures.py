@@ -7,49 +7,28 @@ The download goes through ``figures.case_figures_export`` (audited as an export)
 
 from __future__ import annotations
 
-import functools
-
-from django.conf import settings
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
-from yizhan.core import permissions
-from yizhan.core.errors import AppError, NotAuthenticated
+from yizhan.core import pages, permissions
+from yizhan.core.errors import AppError
+from yizhan.core.pages import STAFF_LOGIN
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports.figures import STAGES, case_figures, case_figures_export
 
-STAFF_LOGIN = "/accounts/login/"
 PERM = "reports.figures"
 FILTER_KEYS = ("since", "until", "jurisdiction")
 
 
-def _lang() -> str:
-    return get_language() or settings.LANGUAGE_CODE
+_lang = pages.active_lang
 
-
-def _page(view):
-    """Log in first; ``reports.figures`` somewhere; an AppError becomes a page with its status."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        login = HttpResponseRedirect(f"{STAFF_LOGIN}?{urlencode({'next': request.get_full_path()})}")
-        if not request.user.is_authenticated:
-            return login
-        try:
-            permissions.require(request.user, PERM)
-            return view(request, *args, **kwargs)
-        except NotAuthenticated:
-            return login
-        except AppError as err:
-            return render(request, "reports/figures/error.html",
-                          {"error": err, "message": err.text(_lang())}, status=err.status)
-
-    return wrapper
+# Log in first; ``reports.figures`` somewhere; an AppError becomes a page with its status.
+_page = pages.app_errors(template="reports/figures/error.html", login_url=STAFF_LOGIN, perm=PERM,
+                         lang=pages.active_lang)
 
 
 def _filters(request) -> dict:

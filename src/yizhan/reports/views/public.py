@@ -8,12 +8,10 @@ Thin on purpose: parse the form -> call a service/selector -> render. A service'
 
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import urlencode
@@ -21,54 +19,36 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from yizhan.core import pages
 from yizhan.core.errors import AppError, NotAuthenticated, NotFound
+from yizhan.core.pages import WORKER_LOGIN
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports import forms as f
 from yizhan.reports import selectors, services
 from yizhan.reports.choices import CaseState
 
-WORKER_LOGIN = "/accounts/otp/"
 PUBLIC_STATES = [(s.value, s.label) for s in CaseState if s not in (CaseState.MERGED, CaseState.REJECTED)]
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def _lang(request) -> str:
-    return getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+_lang = pages.request_lang
+_is_htmx = pages.is_htmx
 
 
 def _to_login(request):
-    return HttpResponseRedirect(f"{WORKER_LOGIN}?{urlencode({'next': request.get_full_path()})}")
+    return pages.to_login(request, WORKER_LOGIN)
 
 
 def _error_page(request, err: AppError):
-    return render(request, "reports/public/error.html", {"error": err, "message": err.text(_lang(request))},
-                  status=err.status)
+    return pages.error_page(request, err, template="reports/public/error.html")
 
 
 def app_errors(*, login: bool = False):
     """Render uncaught AppErrors as a page; send anonymous users to the phone login."""
-
-    def deco(view):
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if login and not request.user.is_authenticated:
-                return _to_login(request)
-            try:
-                return view(request, *args, **kwargs)
-            except NotAuthenticated:
-                return _to_login(request)
-            except AppError as err:
-                return _error_page(request, err)
-
-        return wrapper
-
-    return deco
+    return pages.app_errors(template="reports/public/error.html", login_url=WORKER_LOGIN if login else None,
+                            fallback_login=WORKER_LOGIN)
 
 
 def _tile_settings() -> dict:

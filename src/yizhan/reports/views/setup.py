@@ -10,33 +10,28 @@ field with what was typed kept (status 400). Writes redirect back (POST/redirect
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.http import urlencode
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from yizhan.core import permissions
-from yizhan.core.errors import AppError, NotAuthenticated, NotFound
+from yizhan.core import pages, permissions
+from yizhan.core.errors import AppError, NotFound
 from yizhan.core.forms import add_app_error
+from yizhan.core.pages import STAFF_LOGIN
 from yizhan.reports import selectors, services
 from yizhan.reports.choices import CaseAction, Clock, Urgency
 from yizhan.reports.models import Category, DepartmentMember, ReplyTemplate
 from yizhan.reports.services.setup import LIMIT_FIELDS, MAX_LIMIT_MINUTES, default_departments_data
 from yizhan.stations.hours import DAYS
 
-STAFF_LOGIN = "/accounts/login/"
 CONFIGURE = "reports.configure"
 WORKING_DAY_MINUTES = 480  # the default calendar's day (08:30–12:00, 13:30–18:00)
 
@@ -63,27 +58,11 @@ INT_ERRORS = {
 # ---------------------------------------------------------------- helpers
 
 
-def _lang() -> str:
-    return get_language() or settings.LANGUAGE_CODE
+_lang = pages.active_lang
 
-
-def settings_page(view):
-    """Log in first; hold ``reports.configure`` somewhere; AppErrors become a page."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return HttpResponseRedirect(f"{STAFF_LOGIN}?{urlencode({'next': request.get_full_path()})}")
-        try:
-            permissions.require(request.user, CONFIGURE)
-            return view(request, *args, **kwargs)
-        except NotAuthenticated:
-            return HttpResponseRedirect(f"{STAFF_LOGIN}?{urlencode({'next': request.get_full_path()})}")
-        except AppError as err:
-            return render(request, "reports/setup/error.html", {"error": err, "message": err.text(_lang())},
-                          status=err.status)
-
-    return wrapper
+# Log in first; hold ``reports.configure`` somewhere; AppErrors become a page.
+settings_page = pages.app_errors(template="reports/setup/error.html", login_url=STAFF_LOGIN, perm=CONFIGURE,
+                                 lang=pages.active_lang)
 
 
 def minutes_text(minutes: int, clock: str = Clock.WORKING) -> str:

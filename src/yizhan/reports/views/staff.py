@@ -14,34 +14,31 @@ the message and the case as it is now.
 
 from __future__ import annotations
 
-import functools
 import mimetypes
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import urlencode
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yizhan.accounts.models import RoleGrant
-from yizhan.core import permissions
+from yizhan.core import pages, permissions
 from yizhan.core.errors import (
     AppError,
     InvalidTransition,
     Message,
-    NotAuthenticated,
     NotFound,
     PermissionDenied,
 )
 from yizhan.core.forms import add_app_error
 from yizhan.core.geo import wgs84_to_gcj02
+from yizhan.core.pages import STAFF_LOGIN
 from yizhan.core.pii import mask_phone
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports import calendar as cal
@@ -51,7 +48,6 @@ from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
 from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Department, DepartmentMember
 from yizhan.reports.workflow import actions_from, stage_is_natural
 
-STAFF_LOGIN = "/accounts/login/"
 HANDLE_PERM = "reports.handle"
 DISPATCH_PERM = "reports.dispatch"
 # The order actions are offered in (the most likely first).
@@ -65,40 +61,15 @@ FIELD_MAP = {"photo": "photos", "reason": "note", "department_code": "department
 # ---------------------------------------------------------------- helpers
 
 
-def _lang() -> str:
-    return get_language() or settings.LANGUAGE_CODE
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _error_page(request, err: AppError, *, back=None):
-    return render(request, "reports/staff/error.html", {
-        "error": err, "message": err.text(_lang()), "back": back,
-    }, status=err.status)
+_lang = pages.active_lang
+_is_htmx = pages.is_htmx
 
 
 def staff_page(perm: str):
     """Log in first; the user must hold ``perm`` somewhere; AppErrors become a page."""
-
-    def deco(view):
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return HttpResponseRedirect(f"{STAFF_LOGIN}?{urlencode({'next': request.get_full_path()})}")
-            back = reverse("reports:console" if perm == DISPATCH_PERM else "reports:work_inbox")
-            try:
-                permissions.require(request.user, perm)
-                return view(request, *args, **kwargs)
-            except NotAuthenticated:
-                return HttpResponseRedirect(f"{STAFF_LOGIN}?{urlencode({'next': request.get_full_path()})}")
-            except AppError as err:
-                return _error_page(request, err, back=back)
-
-        return wrapper
-
-    return deco
+    back = "reports:console" if perm == DISPATCH_PERM else "reports:work_inbox"
+    return pages.app_errors(template="reports/staff/error.html", login_url=STAFF_LOGIN, perm=perm,
+                            lang=pages.active_lang, context=lambda: {"back": reverse(back)})
 
 
 def time_left(due, now=None, *, working_minutes: float | None = None) -> dict | None:
