@@ -132,6 +132,35 @@ class ScopedAdmin(admin.ModelAdmin):
             self.service_delete(request, obj)
 
 
+def scoped_jurisdictions(user, perm: str, **filters):
+    """Jurisdictions (``filters`` applied) where ``user`` holds ``perm``; all of them for a superuser.
+
+    For a ``jurisdiction`` foreign key's choices in a scoped admin form."""
+    from yizhan.jurisdictions.models import Jurisdiction
+
+    qs = Jurisdiction.objects.filter(**filters)
+    if not _is_super(user):
+        qs = permissions.restrict(qs, user, perm, path_field="path")
+    return qs
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that only shows rows (writes go through services); subclasses set
+    ``model``, ``fields`` and ``readonly_fields = fields``."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
 class ReadOnlyAdmin(ScopedAdmin):
     def has_add_permission(self, request):
         return False
@@ -202,10 +231,7 @@ class WebhookSubscriptionAdmin(ScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "jurisdiction" and not _is_super(request.user):
-            from yizhan.jurisdictions.models import Jurisdiction
-
-            kwargs["queryset"] = permissions.restrict(
-                Jurisdiction.objects.all(), request.user, self.manage_perm, path_field="path")
+            kwargs["queryset"] = scoped_jurisdictions(request.user, self.manage_perm)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):

@@ -5,7 +5,7 @@ through the service. Authors of anonymous suggestions are never shown."""
 from django.contrib import admin, messages
 
 from yizhan.core import permissions
-from yizhan.core.admin import ReadOnlyAdmin, _is_super
+from yizhan.core.admin import ReadOnlyAdmin, ReadOnlyInline, _is_super
 from yizhan.core.errors import AppError
 from yizhan.needs import services
 from yizhan.needs.models import Forum, Need, NeedEvent, Suggestion, Wish
@@ -59,21 +59,10 @@ class ForumAdmin(ReadOnlyAdmin):
     date_hierarchy = "held_on"
 
 
-class NeedEventInline(admin.TabularInline):
+class NeedEventInline(ReadOnlyInline):
     model = NeedEvent
     fields = ("at", "action", "from_state", "to_state", "actor_label", "note")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True
 
 
 @admin.register(Need)

@@ -11,7 +11,13 @@
 from django.contrib import admin, messages
 
 from yizhan.core import permissions
-from yizhan.core.admin import ReadOnlyAdmin, ScopedAdmin, _is_super
+from yizhan.core.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ScopedAdmin,
+    _is_super,
+    scoped_jurisdictions,
+)
 from yizhan.core.errors import AppError
 from yizhan.reports import services
 from yizhan.reports.models import (
@@ -36,12 +42,7 @@ CATEGORY_DATA_FIELDS = ("name", "name_en", "icon", "group_name", "group_name_en"
 
 
 def _restrict_jurisdictions(request, kwargs, perm=CONFIGURE, **filters):
-    from yizhan.jurisdictions.models import Jurisdiction
-
-    qs = Jurisdiction.objects.filter(**filters)
-    if not _is_super(request.user):
-        qs = permissions.restrict(qs, request.user, perm, path_field="path")
-    kwargs["queryset"] = qs
+    kwargs["queryset"] = scoped_jurisdictions(request.user, perm, **filters)
 
 
 class _GlobalAdmin(ScopedAdmin):
@@ -113,21 +114,10 @@ class CategoryAdmin(_GlobalAdmin):
         return actions
 
 
-class DepartmentMemberInline(admin.TabularInline):
+class DepartmentMemberInline(ReadOnlyInline):
     model = DepartmentMember
     fields = ("user", "is_lead", "created_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True
 
 
 @admin.register(Department)
@@ -200,23 +190,12 @@ class DepartmentMemberAdmin(ScopedAdmin):
         services.department_member_remove(actor=request.user, department=obj.department, user=obj.user)
 
 
-class CalendarDayInline(admin.TabularInline):
+class CalendarDayInline(ReadOnlyInline):
     """Holidays and make-up days are edited on /dispatch/settings/calendar/."""
 
     model = CalendarDay
     fields = ("date", "is_workday", "intervals", "note")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True
 
 
 @admin.register(WorkCalendar)
@@ -341,27 +320,13 @@ class Open311ClientAdmin(_GlobalAdmin):
 # ---- cases (read-only: transitions only through the workflow services) ---------------------
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True
-
-
-class CaseEventInline(_ReadOnlyInline):
+class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
     fields = ("at", "action", "from_state", "to_state", "actor_label", "note", "is_public")
     readonly_fields = fields
 
 
-class CasePhotoInline(_ReadOnlyInline):
+class CasePhotoInline(ReadOnlyInline):
     model = CasePhoto
     fields = ("stage", "image", "created_at", "approved_at")
     readonly_fields = fields

@@ -6,7 +6,13 @@ keeper pages and the API."""
 from django.contrib import admin, messages
 
 from yizhan.core import permissions
-from yizhan.core.admin import ReadOnlyAdmin, ScopedAdmin, _is_super
+from yizhan.core.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ScopedAdmin,
+    _is_super,
+    scoped_jurisdictions,
+)
 from yizhan.core.errors import AppError
 from yizhan.stations import services as station_services
 from yizhan.stations.models import (
@@ -23,38 +29,16 @@ STATION_DATA_FIELDS = ("code", "name", "name_en", "type", "host_type", "host_nam
                        "jurisdiction", "hub", "amenities", "hours", "description", "opened_on")
 
 
-class StationSupplyInline(admin.TabularInline):
+class StationSupplyInline(ReadOnlyInline):
     model = StationSupply
     fields = ("item", "quantity", "threshold", "unit")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True
 
 
-class StationKeeperInline(admin.TabularInline):
+class StationKeeperInline(ReadOnlyInline):
     model = StationKeeper
     fields = ("user", "is_primary", "created_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True
 
 
 @admin.register(Station)
@@ -76,10 +60,7 @@ class StationAdmin(ScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "jurisdiction" and not _is_super(request.user):
-            from yizhan.jurisdictions.models import Jurisdiction
-
-            kwargs["queryset"] = permissions.restrict(
-                Jurisdiction.objects.all(), request.user, "stations.manage", path_field="path")
+            kwargs["queryset"] = scoped_jurisdictions(request.user, "stations.manage")
         if db_field.name == "hub":
             kwargs["queryset"] = Station.objects.filter(type="hub").exclude(status="removed")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
