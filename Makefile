@@ -48,6 +48,7 @@ test: $(TEST_STAMP) chromium lint
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/nearby.py
+	$(BIN)/python bench/reports.py
 
 messages: $(TEST_STAMP)
 	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
