@@ -108,12 +108,12 @@ def test_grid_worker_starts_and_handles_a_case_with_an_after_photo(world, browse
     handle = page.locator("#act-handle")
     if handle.get_attribute("open") is None:
         handle.locator("summary").click()
-    handle.get_by_label(re.compile("说明")).fill("已清运完毕")
+    handle.get_by_label(re.compile("^内部备注")).fill("已清运完毕")
     handle.get_by_role("button", name="处置完毕").click()
     # no photo: the message beside the field, the note kept, nothing changed
     page.locator("#id_handle-photos-error").wait_for()
     assert "处置后照片" in page.locator("#id_handle-photos-error").inner_text()
-    assert page.locator("#act-handle textarea").input_value() == "已清运完毕"
+    assert page.locator("#id_handle-note").input_value() == "已清运完毕"
     assert Case.objects.get(pk=case.pk).state == "in_progress"
 
     photo = tmp_path / "after.jpg"
