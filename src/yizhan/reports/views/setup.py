@@ -19,7 +19,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from yizhan.core import pages, permissions
@@ -36,22 +36,22 @@ CONFIGURE = "reports.configure"
 WORKING_DAY_MINUTES = 480  # the default calendar's day (08:30–12:00, 13:30–18:00)
 
 DAY_LABELS = [
-    ("mon", _l("周一")), ("tue", _l("周二")), ("wed", _l("周三")), ("thu", _l("周四")),
-    ("fri", _l("周五")), ("sat", _l("周六")), ("sun", _l("周日")),
+    ("mon", gettext_lazy("周一")), ("tue", gettext_lazy("周二")), ("wed", gettext_lazy("周三")), ("thu", gettext_lazy("周四")),
+    ("fri", gettext_lazy("周五")), ("sat", gettext_lazy("周六")), ("sun", gettext_lazy("周日")),
 ]
 WEEKDAY_CHOICES = [(str(i), label) for i, (_d, label) in enumerate(DAY_LABELS)]
 LIMIT_LABELS = {
-    "accept_minutes": _l("受理立案时限"),
-    "dispatch_minutes": _l("派遣时限"),
-    "handle_minutes": _l("处置时限"),
-    "verify_minutes": _l("核查时限"),
-    "close_minutes": _l("结案时限"),
+    "accept_minutes": gettext_lazy("受理立案时限"),
+    "dispatch_minutes": gettext_lazy("派遣时限"),
+    "handle_minutes": gettext_lazy("处置时限"),
+    "verify_minutes": gettext_lazy("核查时限"),
+    "close_minutes": gettext_lazy("结案时限"),
 }
 INT_ERRORS = {
-    "required": _l("请填写时限（分钟）"),
-    "invalid": _l("请输入整数（分钟）"),
-    "min_value": _l("时限至少 1 分钟"),
-    "max_value": _l("时限不能超过 %(limit_value)s 分钟"),
+    "required": gettext_lazy("请填写时限（分钟）"),
+    "invalid": gettext_lazy("请输入整数（分钟）"),
+    "min_value": gettext_lazy("时限至少 1 分钟"),
+    "max_value": gettext_lazy("时限不能超过 %(limit_value)s 分钟"),
 }
 
 
@@ -115,13 +115,13 @@ def _flash(request, text):
 
 
 class CategoryForm(forms.Form):
-    icon = forms.CharField(max_length=8, required=False, label=_l("图标（表情符号）"))
-    name = forms.CharField(max_length=60, label=_l("名称"), error_messages={"required": _l("请填写名称")})
-    name_en = forms.CharField(max_length=100, required=False, label=_l("英文名称"))
-    department_code = forms.ChoiceField(label=_l("责任部门"))
-    urgency = forms.ChoiceField(choices=Urgency.choices, label=_l("紧急程度"))
-    clock = forms.ChoiceField(choices=Clock.choices, label=_l("计时方式"),
-                              help_text=_l("工作时间：按辖区工作日历计时，下班和节假日暂停；自然时间：不间断计时（突发事件）。"))
+    icon = forms.CharField(max_length=8, required=False, label=gettext_lazy("图标（表情符号）"))
+    name = forms.CharField(max_length=60, label=gettext_lazy("名称"), error_messages={"required": gettext_lazy("请填写名称")})
+    name_en = forms.CharField(max_length=100, required=False, label=gettext_lazy("英文名称"))
+    department_code = forms.ChoiceField(label=gettext_lazy("责任部门"))
+    urgency = forms.ChoiceField(choices=Urgency.choices, label=gettext_lazy("紧急程度"))
+    clock = forms.ChoiceField(choices=Clock.choices, label=gettext_lazy("计时方式"),
+                              help_text=gettext_lazy("工作时间：按辖区工作日历计时，下班和节假日暂停；自然时间：不间断计时（突发事件）。"))
     accept_minutes = forms.IntegerField(min_value=1, max_value=MAX_LIMIT_MINUTES, label=LIMIT_LABELS["accept_minutes"],
                                         error_messages=INT_ERRORS)
     dispatch_minutes = forms.IntegerField(min_value=1, max_value=MAX_LIMIT_MINUTES,
@@ -132,17 +132,17 @@ class CategoryForm(forms.Form):
                                         error_messages=INT_ERRORS)
     close_minutes = forms.IntegerField(min_value=1, max_value=MAX_LIMIT_MINUTES, label=LIMIT_LABELS["close_minutes"],
                                        error_messages=INT_ERRORS)
-    is_hazard = forms.BooleanField(required=False, label=_l("安全隐患（计入隐患统计）"))
-    active = forms.BooleanField(required=False, label=_l("启用（可上报）"))
-    filing_conditions = forms.CharField(required=False, max_length=2000, label=_l("立案条件"),
+    is_hazard = forms.BooleanField(required=False, label=gettext_lazy("安全隐患（计入隐患统计）"))
+    active = forms.BooleanField(required=False, label=gettext_lazy("启用（可上报）"))
+    filing_conditions = forms.CharField(required=False, max_length=2000, label=gettext_lazy("立案条件"),
                                         widget=forms.Textarea(attrs={"rows": 3}))
-    closing_conditions = forms.CharField(required=False, max_length=2000, label=_l("结案条件"),
+    closing_conditions = forms.CharField(required=False, max_length=2000, label=gettext_lazy("结案条件"),
                                          widget=forms.Textarea(attrs={"rows": 3}))
-    description = forms.CharField(required=False, max_length=300, label=_l("说明"))
-    keywords = forms.CharField(required=False, max_length=200, label=_l("搜索关键词（空格分隔）"))
+    description = forms.CharField(required=False, max_length=300, label=gettext_lazy("说明"))
+    keywords = forms.CharField(required=False, max_length=200, label=gettext_lazy("搜索关键词（空格分隔）"))
     extra_fields = forms.CharField(
-        required=False, label=_l("附加字段（JSON）"), widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-        help_text=_l('例如 [{"name": "building", "label": "楼栋", "label_en": "Building", "required": true}]'),
+        required=False, label=gettext_lazy("附加字段（JSON）"), widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=gettext_lazy('例如 [{"name": "building", "label": "楼栋", "label_en": "Building", "required": true}]'),
     )
 
     def __init__(self, *args, departments=(), **kwargs):
@@ -198,49 +198,49 @@ class HoursForm(forms.Form):
 
 
 class CalendarDayForm(forms.Form):
-    date = forms.DateField(label=_l("日期"), widget=forms.DateInput(attrs={"type": "date"}),
-                           error_messages={"required": _l("请选择日期"), "invalid": _l("请输入有效日期，如 2026-10-01")})
+    date = forms.DateField(label=gettext_lazy("日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                           error_messages={"required": gettext_lazy("请选择日期"), "invalid": gettext_lazy("请输入有效日期，如 2026-10-01")})
     kind = forms.ChoiceField(
-        label=_l("安排"), widget=forms.RadioSelect, initial="holiday",
-        choices=[("holiday", _l("放假（计时暂停）")), ("workday", _l("调休上班"))],
+        label=gettext_lazy("安排"), widget=forms.RadioSelect, initial="holiday",
+        choices=[("holiday", gettext_lazy("放假（计时暂停）")), ("workday", gettext_lazy("调休上班"))],
     )
-    intervals = forms.CharField(required=False, max_length=200, label=_l("上班时段（调休上班时，可留空按平日）"),
+    intervals = forms.CharField(required=False, max_length=200, label=gettext_lazy("上班时段（调休上班时，可留空按平日）"),
                                 widget=forms.TextInput(attrs={"placeholder": "08:30-12:00, 13:30-18:00"}))
-    note = forms.CharField(required=False, max_length=60, label=_l("说明"),
-                           widget=forms.TextInput(attrs={"placeholder": _l("如：国庆节")}))
+    note = forms.CharField(required=False, max_length=60, label=gettext_lazy("说明"),
+                           widget=forms.TextInput(attrs={"placeholder": gettext_lazy("如：国庆节")}))
 
     def clean_intervals(self):
         return parse_intervals(self.cleaned_data.get("intervals", ""))
 
 
 class DepartmentForm(forms.Form):
-    code = forms.CharField(max_length=40, label=_l("部门编码"), help_text=_l("小写字母、数字或 _，如 urban"),
-                           error_messages={"required": _l("请填写部门编码")})
-    name = forms.CharField(max_length=100, label=_l("部门名称"), error_messages={"required": _l("请填写部门名称")})
-    name_en = forms.CharField(max_length=150, required=False, label=_l("英文名称"))
-    phone = forms.CharField(max_length=20, required=False, label=_l("办公电话（公开）"))
-    active = forms.BooleanField(required=False, initial=True, label=_l("启用"))
+    code = forms.CharField(max_length=40, label=gettext_lazy("部门编码"), help_text=gettext_lazy("小写字母、数字或 _，如 urban"),
+                           error_messages={"required": gettext_lazy("请填写部门编码")})
+    name = forms.CharField(max_length=100, label=gettext_lazy("部门名称"), error_messages={"required": gettext_lazy("请填写部门名称")})
+    name_en = forms.CharField(max_length=150, required=False, label=gettext_lazy("英文名称"))
+    phone = forms.CharField(max_length=20, required=False, label=gettext_lazy("办公电话（公开）"))
+    active = forms.BooleanField(required=False, initial=True, label=gettext_lazy("启用"))
 
     def __init__(self, *args, jurisdictions=None, **kwargs):
         super().__init__(*args, **kwargs)
         if jurisdictions is not None:  # creating: where the department belongs
-            self.fields["jurisdiction"] = forms.ChoiceField(label=_l("所属辖区"),
+            self.fields["jurisdiction"] = forms.ChoiceField(label=gettext_lazy("所属辖区"),
                                                             choices=[(n.code, n.name) for n in jurisdictions])
             self.order_fields(["jurisdiction", "code"])
 
 
 class MemberForm(forms.Form):
-    who = forms.CharField(max_length=150, label=_l("用户名或手机号"), error_messages={"required": _l("请填写用户名或手机号")})
-    is_lead = forms.BooleanField(required=False, label=_l("负责人（接收超时升级）"))
+    who = forms.CharField(max_length=150, label=gettext_lazy("用户名或手机号"), error_messages={"required": gettext_lazy("请填写用户名或手机号")})
+    is_lead = forms.BooleanField(required=False, label=gettext_lazy("负责人（接收超时升级）"))
 
 
 class DutyForm(forms.Form):
-    user = forms.ChoiceField(label=_l("网格员"), error_messages={"required": _l("请选择网格员")})
+    user = forms.ChoiceField(label=gettext_lazy("网格员"), error_messages={"required": gettext_lazy("请选择网格员")})
     weekdays = forms.MultipleChoiceField(choices=WEEKDAY_CHOICES, widget=forms.CheckboxSelectMultiple,
-                                         label=_l("值班日"), error_messages={"required": _l("请选择值班日")})
-    start_time = forms.CharField(max_length=5, label=_l("开始"), initial="08:30",
+                                         label=gettext_lazy("值班日"), error_messages={"required": gettext_lazy("请选择值班日")})
+    start_time = forms.CharField(max_length=5, label=gettext_lazy("开始"), initial="08:30",
                                  widget=forms.TextInput(attrs={"type": "time"}))
-    end_time = forms.CharField(max_length=5, label=_l("结束"), initial="17:30",
+    end_time = forms.CharField(max_length=5, label=gettext_lazy("结束"), initial="17:30",
                                widget=forms.TextInput(attrs={"type": "time"}))
 
     def __init__(self, *args, workers=(), **kwargs):
@@ -250,12 +250,12 @@ class DutyForm(forms.Form):
 
 
 class TemplateForm(forms.Form):
-    jurisdiction = forms.ChoiceField(label=_l("适用辖区"))
-    action = forms.ChoiceField(choices=CaseAction.choices, label=_l("用于操作"))
-    title = forms.CharField(max_length=60, label=_l("标题"), error_messages={"required": _l("请填写标题")})
-    text = forms.CharField(max_length=2000, label=_l("回复内容"), widget=forms.Textarea(attrs={"rows": 3}),
-                           error_messages={"required": _l("请填写回复内容")})
-    text_en = forms.CharField(max_length=2000, required=False, label=_l("英文回复"),
+    jurisdiction = forms.ChoiceField(label=gettext_lazy("适用辖区"))
+    action = forms.ChoiceField(choices=CaseAction.choices, label=gettext_lazy("用于操作"))
+    title = forms.CharField(max_length=60, label=gettext_lazy("标题"), error_messages={"required": gettext_lazy("请填写标题")})
+    text = forms.CharField(max_length=2000, label=gettext_lazy("回复内容"), widget=forms.Textarea(attrs={"rows": 3}),
+                           error_messages={"required": gettext_lazy("请填写回复内容")})
+    text_en = forms.CharField(max_length=2000, required=False, label=gettext_lazy("英文回复"),
                               widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, jurisdictions=(), everywhere=False, **kwargs):
