@@ -142,12 +142,6 @@ def sms_wanted(*, user, kind: str) -> bool:
     return True if pref is None else bool(pref)
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    """"/SZ/SZ-GX/" -> ["/SZ/", "/SZ/SZ-GX/"]."""
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def user_jurisdiction_paths(user) -> list[str]:
     """Where a user belongs when an event names no jurisdiction: the nodes of their
     role grants and their home community."""
@@ -164,7 +158,10 @@ def user_jurisdiction_paths(user) -> list[str]:
 def webhook_subscriptions_for(*, kind: str, paths: list[str]) -> list[WebhookSubscription]:
     """Active subscriptions whose jurisdiction contains one of ``paths`` and whose kinds
     include ``kind`` (empty kinds = every kind)."""
-    ancestors = {a for p in paths for a in _ancestor_paths(p)}
+    # core does not import an app at load time
+    from yizhan.jurisdictions.selectors import ancestor_paths
+
+    ancestors = {a for p in paths for a in ancestor_paths(p)}
     if not ancestors:
         return []
     subs = WebhookSubscription.objects.filter(is_active=True, jurisdiction__path__in=ancestors)

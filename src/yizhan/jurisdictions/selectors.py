@@ -11,6 +11,19 @@ from yizhan.jurisdictions.locate import locate
 from yizhan.jurisdictions.models import Jurisdiction
 
 
+def ancestor_paths(path: str) -> list[str]:
+    """The paths of a node and its ancestors, root first (pure; no query).
+
+    ``"/SZ/SZ-GX/SZ-GX-KX/"`` -> ``["/SZ/", "/SZ/SZ-GX/", "/SZ/SZ-GX/SZ-GX-KX/"]``."""
+    codes = [c for c in path.split("/") if c]
+    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+
+
+def codes_deepest_first(path: str) -> list[str]:
+    """The codes of a node and its ancestors, the node first: ``"/SZ/SZ-GX/"`` -> ``["SZ-GX", "SZ"]``."""
+    return [c for c in reversed(path.split("/")) if c]
+
+
 def jurisdiction_locate(*, lat, lng) -> list[Jurisdiction] | None:
     """The grid (or deepest node) containing the point, then its ancestors up to the
     city. ``None`` when no boundary contains it. Served from an in-memory index."""

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from yizhan.core import permissions
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
+from yizhan.jurisdictions.selectors import ancestor_paths
 from yizhan.needs import errors as E
 from yizhan.needs import workflow as W
 from yizhan.needs.choices import NeedState, SuggestionState, WishState
@@ -430,7 +431,7 @@ def owner_choices(*, jurisdiction) -> list[tuple[str, str]]:
     """Staff who may own a need of ``jurisdiction``: a role on it, above it or inside it."""
     from yizhan.accounts.models import RoleGrant
 
-    ancestors = [p for p in _ancestor_paths(jurisdiction.path)]
+    ancestors = [p for p in ancestor_paths(jurisdiction.path)]
     grants = (
         RoleGrant.objects.exclude(role="worker")
         .filter(Q(jurisdiction__path__in=ancestors) | Q(jurisdiction__path__startswith=jurisdiction.path))
@@ -443,8 +444,3 @@ def owner_choices(*, jurisdiction) -> list[tuple[str, str]]:
         seen.add(g.user_id)
         out.append((str(g.user_id), f"{g.user.display_name or g.user.username}（{g.jurisdiction.name}）"))
     return out[:300]
-
-
-def _ancestor_paths(path: str) -> list[str]:
-    parts = [p for p in path.strip("/").split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]

@@ -29,6 +29,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from yizhan.jurisdictions.locate import locate
+from yizhan.jurisdictions.selectors import codes_deepest_first as _codes_deepest_first
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STAMP_CHECK_SECONDS = 5.0
@@ -125,10 +126,6 @@ def routing_index_invalidate() -> None:
 
 
 # ---- lookups -------------------------------------------------------------------------
-
-
-def _codes_deepest_first(path: str) -> list[str]:
-    return [c for c in reversed(path.split("/")) if c]
 
 
 def department_id_for(*, path: str, department_code: str, fresh: bool = False) -> int | None:

@@ -22,6 +22,7 @@ from yizhan.core.audit import audit_record
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
 from yizhan.core.geo import haversine_m
 from yizhan.core.models import AuditAction
+from yizhan.jurisdictions.selectors import ancestor_paths
 from yizhan.reports import errors as E
 from yizhan.reports import workflow
 from yizhan.reports.choices import Actor, CaseAction, CaseState, ExtensionState
@@ -404,6 +405,5 @@ def reply_templates_for(*, actor, action) -> QuerySet:
     cond = Q(jurisdiction__isnull=True)
     for p in paths:
         cond |= Q(jurisdiction__path__startswith=p)
-        ancestors = ["/" + "/".join(p.strip("/").split("/")[:i]) + "/" for i in range(1, p.strip("/").count("/") + 2)]
-        cond |= Q(jurisdiction__path__in=ancestors)
+        cond |= Q(jurisdiction__path__in=ancestor_paths(p))
     return qs.filter(cond)

@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet
 
 from yizhan.core import permissions
 from yizhan.core.errors import AppError, NotFound
+from yizhan.jurisdictions.selectors import ancestor_paths
 from yizhan.reports.models import Category, Department, GridDuty, ReplyTemplate, WorkCalendar
 
 __all__ = [
@@ -37,12 +38,6 @@ __all__ = [
 CONFIGURE = "reports.configure"
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    """"/SZ/SZ-GX/SZ-GX-KX/" -> ["/SZ/", "/SZ/SZ-GX/", "/SZ/SZ-GX/SZ-GX-KX/"]."""
-    codes = [c for c in path.split("/") if c]
-    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
-
-
 def department_list(*, actor, perm: str = "reports.view", include_ancestors: bool = True,
                     jurisdiction=None, active_only: bool = False) -> QuerySet:
     """Departments the actor works with: those inside their scope for ``perm`` and,
@@ -54,7 +49,7 @@ def department_list(*, actor, perm: str = "reports.view", include_ancestors: boo
         return qs.none()
     conds = [Q(jurisdiction__path__startswith=p) for p in paths]
     if include_ancestors:
-        conds.append(Q(jurisdiction__path__in={a for p in paths for a in _ancestor_paths(p)}))
+        conds.append(Q(jurisdiction__path__in={a for p in paths for a in ancestor_paths(p)}))
     qs = qs.filter(reduce(or_, conds))
     if jurisdiction is not None:
         qs = qs.filter(jurisdiction=jurisdiction)

@@ -57,6 +57,7 @@ from yizhan.core.models import AuditAction
 from yizhan.core.notifications import notify
 from yizhan.core.pii import mask_phone, normalize_phone
 from yizhan.jurisdictions.locate import locate
+from yizhan.jurisdictions.selectors import codes_deepest_first as _codes_deepest_first
 from yizhan.reports import calendar as cal
 from yizhan.reports import errors as E
 from yizhan.reports import routing, workflow
@@ -82,6 +83,7 @@ from yizhan.reports.models import (
     DepartmentMember,
     ExtensionRequest,
 )
+from yizhan.reports.selectors.cases import CASE_CELL_RES
 from yizhan.reports.selectors.setup import category_effective
 
 __all__ = [
@@ -126,7 +128,6 @@ MAX_KEY = 64
 MAX_EXTENSION_MINUTES = 60 * 24 * 90
 MAX_BULK = 200
 WARN_SHARE = 0.8  # "about to be overdue" at 80 % of a stage's time
-CASE_CELL_RES = 9
 DISPATCH_ROLES = tuple(r for r, perms in permissions.ROLE_PERMISSIONS.items() if "reports.dispatch" in perms)
 
 # Which photo stage an action's photos are.
@@ -195,10 +196,6 @@ def _console_url(case: Case) -> str:
 
 def _public_url(case: Case) -> str:
     return _url("case_public", case.number, f"/reports/c/{case.number}/")
-
-
-def _codes_deepest_first(path: str) -> list[str]:
-    return [c for c in reversed(path.split("/")) if c]
 
 
 def _clean_photos(photos, *, field: str = "photos") -> list[ContentFile]:

@@ -41,6 +41,7 @@ from yizhan.core.geo import wgs84_to_gcj02
 from yizhan.core.pages import STAFF_LOGIN
 from yizhan.core.pii import mask_phone
 from yizhan.jurisdictions.models import Jurisdiction
+from yizhan.jurisdictions.selectors import ancestor_paths
 from yizhan.reports import calendar as cal
 from yizhan.reports import selectors, services
 from yizhan.reports import staff_forms as f
@@ -172,8 +173,7 @@ def _departments(user) -> list[Department]:
 def _assignees(case, departments) -> list[tuple]:
     """(user, label) of the people a case can be given to: the grid workers whose grid
     covers the case and the members of the departments offered."""
-    codes = [c for c in case.jurisdiction.path.split("/") if c]
-    above = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]  # the node and its ancestors
+    above = ancestor_paths(case.jurisdiction.path)  # the node and its ancestors
     seen, out = set(), []
     grants = (RoleGrant.objects.filter(role="grid_worker", jurisdiction__path__in=above)
               .select_related("user", "jurisdiction").order_by("-jurisdiction__depth", "user__username"))
