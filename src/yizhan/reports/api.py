@@ -22,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from yizhan.core import permissions
 from yizhan.core.errors import Message, NotAuthenticated, ValidationError
 from yizhan.core.pii import mask_phone
+from yizhan.core.tz import SHANGHAI
 from yizhan.reports import schemas as S
 from yizhan.reports import selectors, services
 from yizhan.reports.choices import CaseAction, CaseState, PhotoStage
@@ -375,9 +376,7 @@ def case_staff_list(
     actor = request.auth
     permissions.require(actor, "reports.view")
     if due_before is not None and due_before.tzinfo is None:  # a wall-clock time in China
-        from zoneinfo import ZoneInfo
-
-        due_before = due_before.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+        due_before = due_before.replace(tzinfo=SHANGHAI)
     filters: dict[str, Any] = {"category": category, "department": department, "assignee": assignee, "q": q,
                                "due_before": due_before, "jurisdiction": jurisdiction}
     states = [s for part in (state or []) for s in part.split(",") if s]
@@ -646,13 +645,12 @@ def reply_template_save(request: HttpRequest, payload: S.ReplyTemplateIn):
 
 def _figures(request: HttpRequest, params: S.FiguresQuery) -> dict:
     from datetime import datetime, time
-    from zoneinfo import ZoneInfo
 
     from yizhan.reports.figures import case_figures
 
     actor = request.auth
     permissions.require(actor, "reports.figures")
-    tz = ZoneInfo("Asia/Shanghai")
+    tz = SHANGHAI
     since = datetime.combine(params.since, time.min, tzinfo=tz) if params.since else None
     until = datetime.combine(params.until, time.max, tzinfo=tz) if params.until else None
     return case_figures(actor=actor, since=since, until=until, jurisdiction=params.jurisdiction or None)
@@ -667,13 +665,12 @@ def figures(request: HttpRequest, params: Query[S.FiguresQuery]):
 @router.get("/figures.xlsx", summary="The figures as an Excel workbook (admin)")
 def figures_xlsx(request: HttpRequest, params: Query[S.FiguresQuery]):
     from datetime import datetime, time
-    from zoneinfo import ZoneInfo
 
     from yizhan.reports.figures import case_figures_export
 
     actor = request.auth
     permissions.require(actor, "reports.figures")
-    tz = ZoneInfo("Asia/Shanghai")
+    tz = SHANGHAI
     since = datetime.combine(params.since, time.min, tzinfo=tz) if params.since else None
     until = datetime.combine(params.until, time.max, tzinfo=tz) if params.until else None
     # the export service writes the EXPORT audit row in the same transaction

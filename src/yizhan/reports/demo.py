@@ -34,17 +34,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from unittest import mock
-from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from yizhan.core.tz import SHANGHAI as SH
 from yizhan.reports import calendar as cal
 from yizhan.reports.choices import CaseState
 
-SH = ZoneInfo("Asia/Shanghai")
 SEED = 20261124
 DEMO_KEY = "demo"  # idempotency keys: demo-<district>-<nnn>
 

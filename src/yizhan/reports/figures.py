@@ -32,7 +32,6 @@ from __future__ import annotations
 import io
 import math
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Aggregate, Avg, Count, F, FloatField, Func, Q
@@ -42,6 +41,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from yizhan.core.audit import AuditAction, audit_record
 from yizhan.core.errors import ValidationError
 from yizhan.core.permissions import require, restrict
+from yizhan.core.tz import SHANGHAI
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports.choices import CaseState
 from yizhan.reports.models import Case, Category, Department
@@ -54,7 +54,6 @@ __all__ = [
     "percentile_cont",
 ]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # stage -> (end milestone, start milestone)
 STAGES: dict[str, tuple[str, str]] = {

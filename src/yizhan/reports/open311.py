@@ -25,7 +25,6 @@ import json
 import re
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
-from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q
 from django.http import HttpResponse
@@ -34,10 +33,10 @@ from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 
 from yizhan.core.errors import AppError
+from yizhan.core.tz import SHANGHAI
 from yizhan.reports.choices import CaseState, Clock
 from yizhan.reports.models import Case, CaseEvent, CasePhoto, Category
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-23T00:00:00+08:00"  # when this endpoint's behaviour last changed
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}

@@ -23,15 +23,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from yizhan.core.tz import SHANGHAI
 from yizhan.jurisdictions.locate import locate
 from yizhan.jurisdictions.selectors import codes_deepest_first as _codes_deepest_first
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 STAMP_CHECK_SECONDS = 5.0
 GRID_WORKER_ROLE = "grid_worker"
 

@@ -15,14 +15,13 @@ import hashlib
 import hmac
 import re
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 
+from yizhan.core.tz import SHANGHAI
 from yizhan.stations.errors import QrBadSignature, QrExpired, QrMalformed, QrUnknownStation
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SIG_BYTES = 16
 _TOKEN_RE = re.compile(r"^([A-Za-z0-9_-]{1,64})\.([0-9]{6})\.([A-Za-z0-9_-]{22})$")
 
