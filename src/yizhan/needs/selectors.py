@@ -12,6 +12,7 @@ from datetime import date
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from yizhan.core import permissions
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
@@ -21,15 +22,15 @@ from yizhan.needs import workflow as W
 from yizhan.needs.choices import NeedState, SuggestionState, WishState
 from yizhan.needs.models import Forum, Need, NeedEvent, Suggestion, Wish, WishSupport
 
-ANONYMOUS = "匿名"
+ANONYMOUS = gettext_lazy("匿名")
 
 
 def public_name(user, *, anonymous: bool) -> str:
     """"匿名", or the first character of the display name and "**" (王**)."""
     if anonymous or user is None:
-        return ANONYMOUS
+        return str(ANONYMOUS)
     name = (user.display_name or "").strip()
-    return f"{name[0]}**" if name else "驿站朋友"
+    return f"{name[0]}**" if name else gettext("驿站朋友")
 
 
 def _require_view(actor) -> None:

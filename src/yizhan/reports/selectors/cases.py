@@ -16,6 +16,7 @@ import h3
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from yizhan.core import permissions
 from yizhan.core.audit import audit_record
@@ -120,15 +121,16 @@ def case_duplicates(*, category: str, lat, lng, radius_m: float = 50, exclude_id
 # ---- public --------------------------------------------------------------------------
 
 
-PUBLIC_REPORTER = "热心市民"  # "a resident": the public never sees a reporter's name, not even masked
+# "a resident": the public never sees a reporter's name, not even masked
+PUBLIC_REPORTER = gettext_lazy("热心市民")
 
 
 def public_reporter_name(case: Case) -> str:
     """"匿名" for anonymous or Open311 reports, else "热心市民" (a resident) — never a
     name; only the reporter themself and staff see who reported."""
     if case.is_anonymous or case.reporter_id is None:
-        return "匿名"
-    return PUBLIC_REPORTER
+        return gettext("匿名")
+    return str(PUBLIC_REPORTER)
 
 
 def case_public_get(*, number) -> Case:
