@@ -15,29 +15,13 @@ from yizhan.core.testing.factories import (
     make_superuser,
     make_worker,
 )
+from yizhan.core.testing.privacy import assert_no_path_back
 from yizhan.needs import services
 from yizhan.needs.models import Need, NeedEvent, Suggestion, Wish, WishSupport
 from yizhan.needs.privacy import DELETED_LABEL
 from yizhan.needs.tests.factories import make_forum, make_need, make_suggestion, make_wish
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_no_path_back(app_label: str, user, *, kept_on_shell: set[str]) -> None:
-    """Every FK to the user model in the app: nullable ones no longer point at
-    ``user``; not-null ones only where the module docstring says the row stays on the
-    anonymous shell (``kept_on_shell``: "Model.field")."""
-    from django.apps import apps
-    from django.conf import settings
-    from django.db.models import ForeignKey
-
-    for model in apps.get_app_config(app_label).get_models():
-        for f in model._meta.get_fields():
-            if not isinstance(f, ForeignKey) or f.related_model._meta.label != settings.AUTH_USER_MODEL:
-                continue
-            if f"{model.__name__}.{f.name}" in kept_on_shell:
-                continue
-            assert not model.objects.filter(**{f.name: user}).exists(), f"{model.__name__}.{f.name}"
 
 
 @pytest.fixture

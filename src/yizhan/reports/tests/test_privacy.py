@@ -18,6 +18,7 @@ from yizhan.core.testing.factories import (
     make_superuser,
     make_worker,
 )
+from yizhan.core.testing.privacy import assert_no_path_back
 from yizhan.reports import services as svc
 from yizhan.reports.models import (
     Case,
@@ -84,23 +85,6 @@ def w():
     return SimpleNamespace(tree=tree, cat=cat, dept=dept, dispatcher=dispatcher, handler=handler, me=me,
                            other=other, third=third, closed=Case.objects.get(pk=closed.pk),
                            mine_open=Case.objects.get(pk=mine_open.pk), theirs=Case.objects.get(pk=theirs.pk))
-
-
-def assert_no_path_back(app_label: str, user, *, kept_on_shell: set[str]) -> None:
-    """Every FK to the user model in the app: nullable ones no longer point at
-    ``user``; not-null ones only where the module docstring says the row stays on the
-    anonymous shell (``kept_on_shell``: "Model.field")."""
-    from django.apps import apps
-    from django.conf import settings
-    from django.db.models import ForeignKey
-
-    for model in apps.get_app_config(app_label).get_models():
-        for f in model._meta.get_fields():
-            if not isinstance(f, ForeignKey) or f.related_model._meta.label != settings.AUTH_USER_MODEL:
-                continue
-            if f"{model.__name__}.{f.name}" in kept_on_shell:
-                continue
-            assert not model.objects.filter(**{f.name: user}).exists(), f"{model.__name__}.{f.name}"
 
 
 def test_export_has_my_rows_and_nothing_of_anyone_else(w):
