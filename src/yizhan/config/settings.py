@@ -130,8 +130,15 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static", PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("YIZHAN_MEDIA_ROOT", VAR_DIR / "media"))
+# Hashed, gzip-compressed, long-cached static files in every mode, DEBUG included
+# (yizhan.core.staticfiles); `yizhan up` runs collectstatic on start. Without a collected
+# manifest (tests, a bare runserver) WhiteNoise serves the source folders (finders).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "yizhan.core.staticfiles.StaticStorage"},
+}
 WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_AUTOREFRESH = False
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14

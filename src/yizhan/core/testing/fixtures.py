@@ -63,3 +63,12 @@ def _fast_passwords_and_private_media(settings, tmp_path_factory):
     Uploaded photos go to a temporary folder, never into var/media."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(autouse=True)
+def _static_from_source(settings, tmp_path_factory):
+    """Static URLs are the plain source names in tests, whatever a `make run` left in
+    var/staticfiles (its manifest would hash them); the page-weight test collects its own."""
+    empty = tmp_path_factory.getbasetemp() / "no-staticfiles"
+    empty.mkdir(exist_ok=True)
+    settings.STATIC_ROOT = str(empty)

@@ -21,6 +21,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=1)
+        from yizhan.core.staticfiles import collect
+
+        collect()  # hashed, gzip-compressed, long-cached static files, DEBUG or not
         from yizhan.stations.models import Station
 
         if not options["no_demo"] and not Station.objects.exists():
