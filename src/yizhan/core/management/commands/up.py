@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
 
@@ -24,13 +24,10 @@ class Command(BaseCommand):
         from yizhan.core.staticfiles import collect
 
         collect()  # hashed, gzip-compressed, long-cached static files, DEBUG or not
-        from yizhan.stations.models import Station
-
-        if not options["no_demo"] and not Station.objects.exists():
-            self.stdout.write("Empty database: loading the demo district 正在加载演示辖区…")
-            call_command("demo")
-        else:
-            self._print_logins()
+        # The demo app (when installed) loads its district into an empty database, or
+        # prints the demo logins; core names no app, only the command.
+        if "demo" in get_commands():
+            call_command("demo", "--logins" if options["no_demo"] else "--if-empty")
         exe = [sys.executable, "-m", "yizhan"]
         children = {
             "web": subprocess.Popen([*exe, "web", "--host", options["host"], "--port", str(options["port"])]),
@@ -65,12 +62,3 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     proc.kill()
         self.stdout.write("stopped")
-
-    def _print_logins(self):
-        from yizhan.demo import logins
-
-        rows = logins()
-        if rows:
-            self.stdout.write("Demo logins 演示账号:")
-            for login in rows:
-                self.stdout.write(f"  {login.role:<16} {login.username:<30} {login.password:<20} {login.note}")
