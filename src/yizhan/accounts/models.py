@@ -108,3 +108,25 @@ class ApiToken(TimeStampedModel):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+class LoginThrottle(models.Model):
+    """Failed password logins of one (username, client IP) pair. After
+    ``YIZHAN_LOGIN_MAX_FAILURES`` failures the pair waits a delay that doubles with
+    each further failure (capped at ``YIZHAN_LOGIN_LOCKOUT_SECONDS``); another IP is
+    not affected, so nobody can lock a colleague out from elsewhere. The username is
+    stored as a keyed hash (unknown usernames are throttled the same way as known ones)."""
+
+    key = models.CharField(max_length=64, help_text="HMAC of the case-folded username")
+    ip = models.CharField(max_length=45, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(db_index=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "ip"], name="login_throttle_key_ip"),
+        ]
+
+    def __str__(self):
+        return f"{self.key[:8]}… @ {self.ip or '-'}: {self.failures}"

@@ -23,7 +23,14 @@ from django.utils import timezone
 
 from yizhan.accounts import errors as E
 from yizhan.accounts.choices import Role, Trade
-from yizhan.accounts.models import ApiToken, OneTimeCode, RoleGrant, User, WorkerProfile
+from yizhan.accounts.models import (
+    ApiToken,
+    LoginThrottle,
+    OneTimeCode,
+    RoleGrant,
+    User,
+    WorkerProfile,
+)
 from yizhan.accounts.selectors import token_hash
 from yizhan.core import permissions
 from yizhan.core.audit import AuditAction, audit_record
@@ -173,30 +180,77 @@ def otp_verify(*, phone: str, code: str, ip: str | None = None) -> User:
 # ---- staff password login ------------------------------------------------------
 
 
+def _login_key(username: str) -> str:
+    """Keyed hash of the case-folded username: the throttle table never holds the
+    typed name (which is sometimes a password typed into the wrong box)."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"login:{username.casefold()}".encode(), hashlib.sha256).hexdigest()
+
+
+def login_delay_seconds(failures: int) -> int:
+    """How long a (username, IP) pair waits after its ``failures``-th failure: nothing
+    before ``YIZHAN_LOGIN_MAX_FAILURES``, then ``YIZHAN_LOGIN_DELAY_SECONDS`` doubling
+    with each further failure, capped at ``YIZHAN_LOGIN_LOCKOUT_SECONDS``."""
+    free = settings.YIZHAN_LOGIN_MAX_FAILURES
+    if failures < free:
+        return 0
+    base = int(getattr(settings, "YIZHAN_LOGIN_DELAY_SECONDS", 30))
+    cap = int(settings.YIZHAN_LOGIN_LOCKOUT_SECONDS)
+    return min(cap, base * 2 ** min(failures - free, 20))
+
+
+def _burn_password_hash(password: str) -> None:
+    """Run the password hasher once, so an unknown username, a worker account (no
+    usable password) and a wrong password take about the same time."""
+    User().set_password(password or "")
+
+
+def _locked(until, now) -> E.AccountLocked:
+    minutes = max(1, int((until - now).total_seconds() + 59) // 60)
+    return E.AccountLocked(field="password", minutes=minutes)
+
+
 def staff_login(*, username: str, password: str, ip: str | None = None) -> User:
-    """Username + password with lock-out after ``YIZHAN_LOGIN_MAX_FAILURES``
-    failures for ``YIZHAN_LOGIN_LOCKOUT_SECONDS``. Used by the login page and, via
-    ``StaffPasswordBackend``, by Django admin."""
+    """Username + password. Used by the login page and, via ``StaffPasswordBackend``,
+    by Django admin.
+
+    Unknown and known usernames answer alike (``invalid_credentials``, the hasher runs
+    either way). Failures are counted per (username, client IP) in ``LoginThrottle``:
+    after ``YIZHAN_LOGIN_MAX_FAILURES`` the pair waits a doubling delay
+    (``login_delay_seconds``, ``account_locked`` 429); the same account from another
+    IP still logs in. A success clears the pair; a pair quiet for a day starts over."""
     username = (username or "").strip()
     now = _now()
-    lockout = settings.YIZHAN_LOGIN_LOCKOUT_SECONDS
+    key, ip_key = _login_key(username), (ip or "")[:45]
     failure: Exception | None = None
+    user = None
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(username=username).first() if username else None
-        if user is not None and user.locked_until and user.locked_until > now:
-            minutes = max(1, int((user.locked_until - now).total_seconds() + 59) // 60)
-            failure = E.AccountLocked(field="password", minutes=minutes)
-        elif user is None or not user.is_active or not password or not user.check_password(password):
-            failure = E.InvalidCredentials(field="password")
-            if user is not None:
-                user.failed_login_count = F("failed_login_count") + 1
-                user.save(update_fields=["failed_login_count"])
-                user.refresh_from_db(fields=["failed_login_count"])
-                if user.failed_login_count >= settings.YIZHAN_LOGIN_MAX_FAILURES:
-                    user.locked_until = now + timedelta(seconds=lockout)
-                    user.failed_login_count = 0
-                    user.save(update_fields=["locked_until", "failed_login_count"])
-                    failure = E.AccountLocked(field="password", minutes=max(1, lockout // 60))
+        throttle = LoginThrottle.objects.select_for_update().filter(key=key, ip=ip_key).first()
+        if throttle is not None and throttle.last_failure_at < now - timedelta(days=1):
+            throttle.delete()
+            throttle = None
+        if throttle is not None and throttle.blocked_until and throttle.blocked_until > now:
+            failure = _locked(throttle.blocked_until, now)
+        else:
+            user = User.objects.filter(username=username).first() if username else None
+            if user is None or not user.has_usable_password():
+                _burn_password_hash(password)
+                ok = False
+            else:
+                ok = bool(password) and user.check_password(password) and user.is_active
+            if not ok:
+                failure = E.InvalidCredentials(field="password")
+                if throttle is None:
+                    throttle, _ = LoginThrottle.objects.get_or_create(
+                        key=key, ip=ip_key, defaults={"last_failure_at": now}
+                    )
+                LoginThrottle.objects.filter(pk=throttle.pk).update(failures=F("failures") + 1, last_failure_at=now)
+                throttle.refresh_from_db(fields=["failures"])
+                delay = login_delay_seconds(throttle.failures)
+                if delay:
+                    throttle.blocked_until = now + timedelta(seconds=delay)
+                    throttle.save(update_fields=["blocked_until"])
+                    failure = _locked(throttle.blocked_until, now)
         if failure is not None:
             audit_record(
                 actor=None, action=AuditAction.LOGIN_FAILED, object_type="accounts.user",
@@ -204,10 +258,10 @@ def staff_login(*, username: str, password: str, ip: str | None = None) -> User:
                 ip=ip,
             )
         else:
-            user.failed_login_count = 0
-            user.locked_until = None
+            if throttle is not None:
+                throttle.delete()
             user.last_login = now
-            user.save(update_fields=["failed_login_count", "locked_until", "last_login"])
+            user.save(update_fields=["last_login"])
             audit_record(actor=user, action=AuditAction.LOGIN, obj=user, summary="password login", ip=ip)
     if failure is not None:
         raise failure

@@ -59,10 +59,12 @@ def staff_login_view(request):
             )
         except AppError as exc:
             add_app_error(form, exc)
+            status = exc.status
         else:
             login(request, user, backend=SESSION_BACKEND)
             return redirect(_next_url(request))
-    status = 400 if form.errors else 200
+    else:
+        status = 400 if form.errors else 200
     return render(request, "accounts/login.html", {"form": form, "next": _next_url(request, "")}, status=status)
 
 
@@ -72,11 +74,14 @@ def otp_view(request):
     step = request.POST.get("step", "phone")
     phone_form = f.PhoneForm(request.POST if step == "phone" and request.method == "POST" else None)
     code_form = None
+    status = None
     if request.method == "POST" and step == "phone" and phone_form.is_valid():
         try:
             services.otp_request(phone=phone_form.cleaned_data["phone"], ip=client_ip(request))
         except AppError as exc:
+            # The per-IP limit names no field: it is shown above the form (429).
             add_app_error(phone_form, exc)
+            status = exc.status
         else:
             from yizhan.core.pii import normalize_phone
 
@@ -98,10 +103,12 @@ def otp_view(request):
                     phone_form.add_error("phone", exc.text(request.LANGUAGE_CODE))
                 else:
                     add_app_error(code_form, exc)
+                status = exc.status
             else:
                 login(request, user, backend=SESSION_BACKEND)
                 return redirect(_next_url(request))
-    status = 400 if (phone_form.errors or (code_form is not None and code_form.errors)) else 200
+    if status is None:
+        status = 400 if (phone_form.errors or (code_form is not None and code_form.errors)) else 200
     otp_phone = ""
     if code_form is not None:
         otp_phone = code_form.initial.get("phone") or code_form.data.get("phone", "")

@@ -1,7 +1,7 @@
 import pytest
 from django.test import override_settings
 
-from yizhan.accounts.models import ApiToken, User
+from yizhan.accounts.models import ApiToken, LoginThrottle
 from yizhan.accounts.selectors import api_token_user
 from yizhan.accounts.sms import ConsoleSmsBackend
 from yizhan.core.errors import Message
@@ -47,7 +47,7 @@ def test_admin_login_is_locked_out_too(client, tree):
     make_staff("community_admin", tree.community, username="alice")
     for _ in range(5):
         client.post("/admin/login/", {"username": "alice", "password": "x"})
-    assert User.objects.get(username="alice").locked_until is not None
+    assert LoginThrottle.objects.get().blocked_until is not None
     client.post("/admin/login/", {"username": "alice", "password": DEFAULT_PASSWORD})
     assert "_auth_user_id" not in client.session
 
