@@ -126,7 +126,11 @@ class Need(TimeStampedModel):
     )
     wish = models.ForeignKey(Wish, null=True, blank=True, on_delete=models.PROTECT, related_name="needs")
     raised_on = models.DateField(db_index=True, help_text="When it was collected (the forum's date, or the day recorded)")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_needs")
+    # Required when a need is raised or reassigned; null only once the owner deleted
+    # their account (PIPL), until a manager reassigns it.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_needs"
+    )
     due_on = models.DateField()
     state = models.CharField(max_length=16, choices=NeedState.choices, default=NeedState.OPEN)
     resolution = models.TextField(blank=True)

@@ -362,7 +362,10 @@ class CaseSupporter(models.Model):
 
 class ExtensionRequest(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="extension_requests")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Null once the requester deleted their account (PIPL).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     minutes = models.PositiveIntegerField(help_text="Extra minutes on the case's clock")
     reason = models.CharField(max_length=500)
     state = models.CharField(max_length=16, choices=ExtensionState.choices, default=ExtensionState.PENDING)

@@ -208,7 +208,10 @@ class StationReview(TimeStampedModel):
     """One rating (1–5) and comment per worker per station; updating replaces it."""
 
     station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="reviews")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="station_reviews")
+    # Null once the author deleted their account (PIPL): the rating stays, the person goes.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="station_reviews"
+    )
     rating = models.PositiveSmallIntegerField()
     comment = models.CharField(max_length=500, blank=True)
     hidden = models.BooleanField(default=False)
