@@ -38,6 +38,8 @@ def need_overdue_notify(*, today: date | None = None, limit: int = 500) -> int:
                 continue  # solved, moved or told meanwhile
             need = Need.objects.select_related("owner", "jurisdiction").get(pk=pk)
             days = (today - need.due_on).days
+            if need.owner_id is None:  # the owner deleted their account: nobody to tell yet
+                continue
             notify(
                 user=need.owner, kind="need_overdue",
                 title=Message(f"需求已超期：{need.title[:40]}", f"Need overdue: {need.title[:40]}"),

@@ -166,7 +166,7 @@ class NeedOut(Schema):
     suggestion_id: int | None
     wish_id: int | None
     raised_on: date
-    owner: Owner
+    owner: Owner | None  # None once the owner deleted their account, until reassigned
     due_on: date
     state: str
     state_label: str

@@ -302,7 +302,9 @@ def need_view(*, need: Need, today: date | None = None) -> dict:
         "suggestion_id": need.suggestion_id,
         "wish_id": need.wish_id,
         "raised_on": need.raised_on,
-        "owner": {"id": need.owner_id, "name": need.owner.display_name or need.owner.get_username()},
+        # None once the owner deleted their account, until a manager reassigns it.
+        "owner": {"id": need.owner_id, "name": need.owner.display_name or need.owner.get_username()}
+        if need.owner_id else None,
         "due_on": need.due_on,
         "state": need.state,
         "state_label": str(need.get_state_display()),
