@@ -170,10 +170,19 @@ YIZHAN_LOGIN_MAX_FAILURES = 5
 YIZHAN_LOGIN_LOCKOUT_SECONDS = 15 * 60
 YIZHAN_CHECKIN_DEDUP_MINUTES = 30
 YIZHAN_DEFAULT_CENTER = (31.3390, 120.4240)  # Suzhou Science City (lat, lng)
-# Map tiles for the station pages (none by default: the maps work without tiles).
-# A Chinese base map (AutoNavi/Tencent) is GCJ-02: set YIZHAN_TILE_GCJ02=1 (guessed from the URL otherwise).
-YIZHAN_TILE_URL = os.environ.get("YIZHAN_TILE_URL", "")
-YIZHAN_TILE_ATTRIBUTION = os.environ.get("YIZHAN_TILE_ATTRIBUTION", "")
+# Map tiles (yizhan.core.maps): OpenStreetMap's own tiles by default (fine for a laptop and
+# a demo; a real deployment points at its own or a licensed tile server). YIZHAN_TILE_URL=""
+# switches tiles off. A Chinese base map (AutoNavi/Amap, Tencent) is GCJ-02: set
+# YIZHAN_TILE_GCJ02=1 (guessed from the URL otherwise). Without tiles, or when they fail to
+# load, maps draw the jurisdiction boundaries with their names and a scale bar instead.
+YIZHAN_TILE_URL = os.environ.get("YIZHAN_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+YIZHAN_TILE_ATTRIBUTION = os.environ.get(
+    "YIZHAN_TILE_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+    if YIZHAN_TILE_URL.startswith("https://tile.openstreetmap.org/") else "",
+)
+YIZHAN_TILE_SUBDOMAINS = os.environ.get("YIZHAN_TILE_SUBDOMAINS", "abc")
+YIZHAN_TILE_MAX_ZOOM = int(os.environ.get("YIZHAN_TILE_MAX_ZOOM", "19"))
 YIZHAN_TILE_GCJ02 = env_bool("YIZHAN_TILE_GCJ02", False) if os.environ.get("YIZHAN_TILE_GCJ02") else None
 
 LOGGING = {

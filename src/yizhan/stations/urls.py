@@ -6,6 +6,7 @@ app_name = "stations"
 urlpatterns = [
     path("", views.finder, name="finder"),
     path("stations/nearby/partial", views.nearby_partial, name="nearby_partial"),
+    path("maps/outline.json", views.map_outline, name="map_outline"),
     path("stations/<str:code>/", views.detail, name="detail"),
     path("stations/<str:code>/review/", views.review, name="review"),
     path("c/<str:token>/", views.checkin, name="checkin"),

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import base64
 
-from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from yizhan.core import pages, permissions
+from yizhan.core import maps, pages, permissions
 from yizhan.core.errors import AppError, NotFound
 from yizhan.core.pages import STAFF_LOGIN, WORKER_LOGIN
 from yizhan.core.selectors import notifications_for
@@ -80,23 +79,8 @@ def ago(when) -> str:
     return _("%(n)s 天前") % {"n": int(secs // 86400)}
 
 
-def _tile_settings() -> dict:
-    url = getattr(settings, "YIZHAN_TILE_URL", "") or ""
-    gcj = getattr(settings, "YIZHAN_TILE_GCJ02", None)
-    if gcj is None:  # Chinese base maps (AutoNavi/Tencent/Baidu mirrors) use GCJ-02
-        gcj = any(h in url for h in ("autonavi", "amap", "gtimg", "tencent", "qq.com"))
-    return {
-        "url": url,
-        "gcj02": bool(gcj),
-        "attribution": getattr(settings, "YIZHAN_TILE_ATTRIBUTION", ""),
-    }
-
-
 def _map_config(**extra) -> dict:
-    lat, lng = settings.YIZHAN_DEFAULT_CENTER
-    cfg = {"tiles": _tile_settings(), "center": [lat, lng]}
-    cfg.update({k: v for k, v in extra.items() if v is not None or k != "center"})
-    return cfg
+    return maps.map_config(**extra)
 
 
 def _travel_minutes(distance_m: float) -> dict:
@@ -176,13 +160,24 @@ def _markers(items) -> list[dict]:
 @require_GET
 def finder(request):
     ctx = _finder_query(request)
+    fallback = maps.default_place()
     ctx.update(
         places=_places(),
         finder_amenities=[{"code": a.value, "label": a.label} for a in FINDER_AMENITIES],
         selected_amenities=set(request.GET.getlist("amenity")),
-        map_config=_map_config(markers=_markers(ctx["items"]), point=ctx["point"]),
+        map_config=_map_config(markers=_markers(ctx["items"]), point=ctx["point"], fallback=fallback,
+                               center=[fallback["lat"], fallback["lng"]]),
     )
     return render(request, "stations/finder.html", ctx)
+
+
+@require_GET
+def map_outline(request):
+    """District, street and community boundaries with names: what a map draws when its
+    tiles are off or cannot load (no internet, blocked tile server)."""
+    resp = JsonResponse(maps.outline())
+    resp["Cache-Control"] = "public, max-age=300"
+    return resp
 
 
 @require_GET

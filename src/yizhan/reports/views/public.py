@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from yizhan.core import pages
+from yizhan.core import maps, pages
 from yizhan.core.errors import AppError, NotAuthenticated, NotFound
 from yizhan.core.pages import WORKER_LOGIN
 from yizhan.jurisdictions.models import Jurisdiction
@@ -52,11 +52,7 @@ def app_errors(*, login: bool = False):
 
 
 def _tile_settings() -> dict:
-    url = getattr(settings, "YIZHAN_TILE_URL", "") or ""
-    gcj = getattr(settings, "YIZHAN_TILE_GCJ02", None)
-    if gcj is None:  # Chinese base maps (AutoNavi/Tencent) use GCJ-02, as on the station pages
-        gcj = any(h in url for h in ("autonavi", "amap", "gtimg", "tencent", "qq.com"))
-    return {"url": url, "gcj02": bool(gcj), "attribution": getattr(settings, "YIZHAN_TILE_ATTRIBUTION", "")}
+    return maps.tile_settings()
 
 
 def _map_config(**extra) -> dict:

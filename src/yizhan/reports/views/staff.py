@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yizhan.accounts.models import RoleGrant
-from yizhan.core import pages, permissions
+from yizhan.core import maps, pages, permissions
 from yizhan.core.errors import (
     AppError,
     InvalidTransition,
@@ -154,13 +154,7 @@ def _map_config(cases, *, url_name: str, **extra) -> dict:
     markers = [{"code": c.number, "name": f"{c.number} {c.category.name}", "lat": c.lat, "lng": c.lng,
                 "open": not (c.left and c.left["overdue"]), "url": reverse(f"reports:{url_name}", args=[c.number])}
                for c in cases]
-    tiles = {"url": getattr(settings, "YIZHAN_TILE_URL", "") or "",
-             "attribution": getattr(settings, "YIZHAN_TILE_ATTRIBUTION", "")}
-    gcj = getattr(settings, "YIZHAN_TILE_GCJ02", None)
-    if gcj is None:
-        gcj = any(h in tiles["url"] for h in ("autonavi", "amap", "gtimg", "tencent", "qq.com"))
-    tiles["gcj02"] = bool(gcj)
-    cfg = {"tiles": tiles, "center": [lat, lng], "markers": markers}
+    cfg = {"tiles": maps.tile_settings(), "center": [lat, lng], "markers": markers}
     cfg.update(extra)
     return cfg
 

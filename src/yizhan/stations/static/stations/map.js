@@ -1,7 +1,9 @@
 /* Yizhan station maps: a thin layer over Leaflet (vendored, no CDN).
  * Coordinates are WGS-84 everywhere; when the configured tile layer is a
  * Chinese one (GCJ-02), points are shifted for display only and clicks are
- * shifted back before they leave the map. Works with no tiles at all. */
+ * shifted back before they leave the map. Every map page (finder, station, coverage,
+ * report and staff maps) goes through YZMap.create. When the tiles are off or cannot
+ * load, the jurisdiction boundaries and names are drawn instead; a scale bar always. */
 (function () {
   "use strict";
   var A = 6378245.0, EE = 0.00669342162296594323, PI = Math.PI;
@@ -34,18 +36,112 @@
     return w;
   }
 
+  var outlineCache = {};
+  function fetchOutline(url) {
+    if (!url || !window.fetch) return null;
+    if (!outlineCache[url]) {
+      outlineCache[url] = fetch(url, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
+    }
+    return outlineCache[url];
+  }
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  var OUTLINE_STYLE = {
+    district: { color: "#37474f", weight: 3, fill: false },
+    street: { color: "#546e7a", weight: 2, dashArray: "6 4", fill: false },
+    community: { color: "#90a4ae", weight: 1, fill: false }
+  };
+  // which names show at which zoom: [min, max]
+  var LABEL_ZOOM = { district: [0, 13], street: [12, 15], community: [14, 30] };
+
   function YZMap(el, cfg) {
     this.cfg = cfg || {};
     var t = this.cfg.tiles || {};
+    this.el = el;
     this.gcj = !!(t.url && t.gcj02);
     var c = this.cfg.center || [31.339, 120.424];
-    this.map = L.map(el, { zoomControl: true, attributionControl: !!t.attribution })
+    this.map = L.map(el, { zoomControl: true, attributionControl: true })
       .setView(this.toMap(c[0], c[1]), this.cfg.zoom || 14);
-    if (t.url) { L.tileLayer(t.url, { maxZoom: 19, attribution: t.attribution || "" }).addTo(this.map); }
-    else { el.classList.add("no-tiles"); }
+    this.map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+    L.control.scale({ imperial: false, maxWidth: 120 }).addTo(this.map);
+    this.outline = null;
+    this.tilesOk = false;
+    if (t.url) {
+      var self = this, failed = 0;
+      this.tiles = L.tileLayer(t.url, {
+        maxZoom: t.maxZoom || 19, subdomains: t.subdomains || "abc", attribution: t.attribution || ""
+      }).addTo(this.map);
+      this.tiles.on("tileload", function () {
+        if (self.tilesOk) return;
+        self.tilesOk = true;
+        el.classList.remove("no-tiles");
+        el.setAttribute("data-tiles", "ok");
+        if (self.outline) { self.map.removeLayer(self.outline); self.outline = null; }
+        if (self.labels) { self.map.removeLayer(self.labels); self.labels = null; }
+      });
+      this.tiles.on("tileerror", function () {
+        failed += 1;
+        if (!self.tilesOk && failed === 1) self.offline();
+      });
+      // a tile server that neither answers nor fails (a silent firewall)
+      setTimeout(function () { if (!self.tilesOk) self.offline(); }, 8000);
+    } else {
+      this.offline();
+    }
     this.markers = L.layerGroup().addTo(this.map);
     this.here = null;
   }
+  /* No tiles (none configured, offline, blocked): draw the jurisdiction boundaries
+   * and their names so the map still says where things are. */
+  YZMap.prototype.offline = function () {
+    if (this.outline || this.tilesOk || this._outlining) return;
+    var self = this, el = this.el, url = (this.cfg.tiles || {}).outline;
+    el.classList.add("no-tiles");
+    el.setAttribute("data-tiles", "off");
+    var p = fetchOutline(url);
+    if (!p) return;
+    this._outlining = true;
+    p.then(function (data) {
+      self._outlining = false;
+      if (self.tilesOk || self.outline) return;
+      var en = (document.documentElement.lang || "").indexOf("en") === 0;
+      self.outline = L.geoJSON(data, {
+        interactive: false,
+        style: function (f) { return OUTLINE_STYLE[f.properties.level] || OUTLINE_STYLE.community; },
+        coordsToLatLng: function (c) { var q = self.toMap(c[1], c[0]); return L.latLng(q[0], q[1]); }
+      }).addTo(self.map);
+      self.outline.bringToBack();
+      var groups = {};
+      (data.features || []).forEach(function (f) {
+        var pr = f.properties || {}, at = pr.label;
+        if (!at) return;
+        var name = (en && pr.name_en) || pr.name;
+        var g = groups[pr.level] || (groups[pr.level] = L.layerGroup());
+        var q = self.toMap(at[0], at[1]);
+        L.marker(q, {
+          interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "yz-label yz-label-" + esc(pr.level), html: "<span>" + esc(name) + "</span>", iconSize: null })
+        }).addTo(g);
+      });
+      self.labels = L.layerGroup().addTo(self.map);
+      function showLabels() {
+        if (!self.labels) return;
+        var z = self.map.getZoom();
+        Object.keys(groups).forEach(function (lv) {
+          var r = LABEL_ZOOM[lv] || [14, 30], on = z >= r[0] && z <= r[1];
+          if (on && !self.labels.hasLayer(groups[lv])) self.labels.addLayer(groups[lv]);
+          if (!on && self.labels.hasLayer(groups[lv])) self.labels.removeLayer(groups[lv]);
+        });
+      }
+      self.map.on("zoomend", showLabels);
+      showLabels();
+      el.setAttribute("data-outline", String((data.features || []).length));
+    }).catch(function () { self._outlining = false; });
+  };
   YZMap.prototype.toMap = function (lat, lng) { return this.gcj ? wgsToGcj(lat, lng) : [lat, lng]; };
   YZMap.prototype.fromMap = function (lat, lng) { return this.gcj ? gcjToWgs(lat, lng) : [lat, lng]; };
   YZMap.prototype.setMarkers = function (list, fit) {
