@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL bytes, lone surrogates, oversized or unreadable bodies: a 400/413, never a 500
+    "yizhan.core.middleware.RequestGuardMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -160,6 +162,9 @@ TASKS = {
 }
 
 # Yizhan settings
+# A JSON/form body over this is a 413 (files in multipart do not count); more form fields: 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 YIZHAN_SMS_BACKEND = os.environ.get("YIZHAN_SMS_BACKEND", "yizhan.accounts.sms.ConsoleSmsBackend")
 YIZHAN_QR_SECRET = os.environ.get("YIZHAN_QR_SECRET", SECRET_KEY)
 YIZHAN_OTP_TTL_SECONDS = 300
