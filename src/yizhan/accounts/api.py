@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpResponse
 from django.utils import timezone
-from ninja import Query, Router
+from ninja import Router
 from ninja.responses import Status
 
 from yizhan.accounts import selectors, services
@@ -32,6 +32,7 @@ from yizhan.accounts.schemas import (
 from yizhan.core.errors import ValidationError
 from yizhan.core.middleware import client_ip
 from yizhan.core.pii import mask_id, mask_phone
+from yizhan.core.schemas import LimitQuery, OffsetQuery
 from yizhan.jurisdictions.selectors import jurisdiction_get
 
 router = Router(tags=["accounts"])
@@ -159,7 +160,7 @@ def tokens_revoke(request, token_id: int):
 @router.get("/staff", response=StaffListOut, summary="Staff in my jurisdiction (phones masked)")
 def staff_list(
     request, role: str | None = None, jurisdiction: str | None = None, q: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
+    limit: int = LimitQuery(50, maximum=MAX_PAGE), offset: int = OffsetQuery(),
 ):
     qs = selectors.staff_list(actor=request.auth, filters={"role": role, "jurisdiction": jurisdiction, "q": q})
     count = qs.count()

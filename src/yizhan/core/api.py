@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import get_language
-from ninja import Query, Router
+from ninja import Router
 
 from yizhan.core import selectors, services
-from yizhan.core.schemas import AuditListOut, MarkReadIn, MarkReadOut, NotificationListOut
+from yizhan.core.schemas import (
+    AuditListOut,
+    LimitQuery,
+    MarkReadIn,
+    MarkReadOut,
+    NotificationListOut,
+    OffsetQuery,
+)
 
 router = Router(tags=["core"])
 MAX_PAGE = 100
@@ -52,8 +59,8 @@ def audit_list(
     q: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: int = Query(50, ge=1, le=MAX_PAGE),
-    offset: int = Query(0, ge=0),
+    limit: int = LimitQuery(50, maximum=MAX_PAGE),
+    offset: int = OffsetQuery(),
 ):
     qs = selectors.audit_list(
         actor=request.auth,
@@ -65,7 +72,7 @@ def audit_list(
 
 @router.get("/notifications", response=NotificationListOut, summary="My inbox")
 def notifications(
-    request, unread: bool = False, limit: int = Query(50, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0)
+    request, unread: bool = False, limit: int = LimitQuery(50, maximum=MAX_PAGE), offset: int = OffsetQuery()
 ):
     qs = selectors.notifications_for(user=request.auth, unread_only=unread)
     return {

@@ -32,3 +32,108 @@ class ClientIpMiddleware:
             return self.get_response(request)
         finally:
             _ip.reset(token)
+
+
+# ---- request guards: bad bytes and unreadable bodies are a 400/413, never a 500 -------------------
+
+
+def _bad_text(value: str) -> bool:
+    """NUL (PostgreSQL cannot store it) or a lone surrogate (no database can encode it)."""
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _bad_json_path(value, path: str = "") -> str | None:
+    """The path of the first string (key or value) in parsed JSON that cannot be stored, or None."""
+    if isinstance(value, str):
+        return path or "body" if _bad_text(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _bad_text(key):
+                return path or "body"
+            found = _bad_json_path(item, sub)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _bad_json_path(item, f"{path}.{i}" if path else str(i))
+            if found:
+                return found
+    return None
+
+
+class RequestGuardMiddleware:
+    """Refuses, before any view runs, what would otherwise reach the database and fail there:
+    a NUL byte or a lone surrogate in the path, a query parameter, a header, a form field or a
+    JSON string; and a body Django will not read (over DATA_UPLOAD_MAX_MEMORY_SIZE: 413; more
+    than DATA_UPLOAD_MAX_NUMBER_FIELDS fields, a multipart body without a boundary: 400).
+    The API answers the JSON error shape; pages a plain 400 page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        error = self._check(request)
+        if error is not None:
+            return self._refuse(request, error)
+        return self.get_response(request)
+
+    @staticmethod
+    def _check(request):
+        from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+        from django.http.multipartparser import MultiPartParserError
+
+        from yizhan.core.api_errors import InvalidCharacters, error_for_bad_request
+
+        if _bad_text(request.path_info):
+            return InvalidCharacters(field="path")
+        try:
+            for key, values in request.GET.lists():
+                if _bad_text(key) or any(_bad_text(v) for v in values):
+                    return InvalidCharacters(field=key if not _bad_text(key) else None)
+        except SuspiciousOperation as exc:  # too many query fields
+            return error_for_bad_request(exc)
+        for key, value in request.META.items():
+            if key.startswith("HTTP_") and isinstance(value, str) and _bad_text(value):
+                return InvalidCharacters(field=key[5:].replace("_", "-").title())
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return None
+        content_type = request.content_type or ""
+        try:
+            if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+                for key, values in request.POST.lists():
+                    if _bad_text(key) or any(_bad_text(v) for v in values):
+                        return InvalidCharacters(field=key if not _bad_text(key) else None)
+                return None
+            body = request.body
+        except (RequestDataTooBig, SuspiciousOperation, MultiPartParserError, UnicodeError) as exc:
+            return error_for_bad_request(exc)
+        if not body or content_type.startswith(("image/", "application/octet-stream")):
+            return None
+        import json
+
+        try:
+            parsed = json.loads(body)
+        except ValueError:  # not JSON: the view says what is wrong with it
+            return None
+        field = _bad_json_path(parsed)
+        return InvalidCharacters(field=field) if field else None
+
+    @staticmethod
+    def _refuse(request, error):
+        if request.path_info.startswith("/api/") or request.path_info.startswith("/open311/"):
+            from yizhan.core.api_errors import render_error
+
+            return render_error(request, error)
+        from django.http import HttpResponse
+
+        status = error.status if error.status in (400, 413) else 400
+        text = f"{error.message.zh} / {error.message.en}"
+        return HttpResponse(f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{text}</p>",
+                            status=status, content_type="text/html; charset=utf-8")

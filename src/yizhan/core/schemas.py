@@ -45,3 +45,47 @@ class MarkReadIn(Schema):
 
 class MarkReadOut(Schema):
     marked: int
+
+
+# ---- paging: one rule for every list ---------------------------------------------------------------
+
+MAX_PAGE = 200
+MAX_OFFSET = 1_000_000  # far inside a 64-bit integer: offset 2**63 is a 400, not a database overflow
+
+
+def LimitQuery(default: int = 50, *, maximum: int = MAX_PAGE):  # noqa: N802 (used like Query)
+    """``limit: int = LimitQuery(100)`` — at least 1, at most ``maximum`` (≤ MAX_PAGE); else 400."""
+    from ninja import Query
+
+    return Query(default, ge=1, le=min(maximum, MAX_PAGE), description=f"Page size, 1–{min(maximum, MAX_PAGE)}")
+
+
+def OffsetQuery():  # noqa: N802
+    """``offset: int = OffsetQuery()`` — 0 to MAX_OFFSET; else 400."""
+    from ninja import Query
+
+    return Query(0, ge=0, le=MAX_OFFSET, description=f"Items to skip, 0–{MAX_OFFSET}")
+
+
+def page(qs, *, limit: int, offset: int) -> tuple[list, int]:
+    """One page of a queryset (or list) and the total count."""
+    count = qs.count() if hasattr(qs, "count") and not isinstance(qs, list) else len(qs)
+    return list(qs[offset:offset + limit]), count
+
+
+# ---- the error shape ------------------------------------------------------------------------------
+
+
+class ErrorMessage(Schema):
+    zh: str
+    en: str
+
+
+class ErrorOut(Schema):
+    """Every error: ``{"code", "message": {"zh", "en"}, "field"}``; a server error adds ``error_id``
+    (quote it to the operator: the same id is in the log with the traceback)."""
+
+    code: str
+    message: ErrorMessage
+    field: str | None = None
+    error_id: str | None = None

@@ -8,22 +8,22 @@ from __future__ import annotations
 from datetime import date
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Query, Router
 from ninja.responses import Status
 
 from yizhan.core.api_auth import api_auth
 from yizhan.core.errors import NotAuthenticated
+from yizhan.core.schemas import LimitQuery, OffsetQuery, page
 from yizhan.needs import schemas as S
 from yizhan.needs import selectors, services
 from yizhan.needs.choices import SuggestionCategory
 
 router = Router(tags=["needs"])
+OWNER_PATTERN = r"^(me|[0-9]{1,18})?$"
 
 
 def _page(qs, limit: int, offset: int):
-    limit = max(1, min(limit, 200))
-    offset = max(0, offset)
-    return qs[offset:offset + limit], qs.count()
+    return page(qs, limit=limit, offset=offset)
 
 
 def _who(request):
@@ -68,7 +68,7 @@ def suggestion_submit(request: HttpRequest, payload: S.SuggestionIn):
 
 
 @router.get("/suggestions/mine", response=S.SuggestionListOut, summary="My suggestions and their replies")
-def suggestions_mine(request: HttpRequest, limit: int = 50, offset: int = 0):
+def suggestions_mine(request: HttpRequest, limit: int = LimitQuery(50), offset: int = OffsetQuery()):
     items, count = _page(selectors.suggestions_of(actor=_login(request)), limit, offset)
     return {"items": [selectors.suggestion_view(suggestion=s) for s in items], "count": count}
 
@@ -81,7 +81,7 @@ def suggestion_track(request: HttpRequest, code: str):
 
 @router.get("/suggestions", response=S.SuggestionListOut, summary="Suggestions in my jurisdiction (staff)")
 def suggestion_list(request: HttpRequest, state: str = "", category: str = "", jurisdiction: str = "", q: str = "",
-                    limit: int = 50, offset: int = 0):
+                    limit: int = LimitQuery(50), offset: int = OffsetQuery()):
     filters = {"state": state, "category": category, "jurisdiction": jurisdiction, "q": q}
     qs = selectors.suggestion_staff_list(actor=request.auth, filters=filters)
     items, count = _page(qs, limit, offset)
@@ -111,7 +111,7 @@ def _wish_items(actor, wishes, *, staff=False):
 
 
 @router.get("/wishes", auth=None, response=S.WishListOut, summary="The wish wall: approved wishes (public)")
-def wish_wall(request: HttpRequest, jurisdiction: str = "", state: str = "", limit: int = 50, offset: int = 0):
+def wish_wall(request: HttpRequest, jurisdiction: str = "", state: str = "", limit: int = LimitQuery(50), offset: int = OffsetQuery()):
     qs = selectors.wish_public_list(filters={"jurisdiction": jurisdiction, "state": state})
     items, count = _page(qs, limit, offset)
     return {"items": _wish_items(_who(request), list(items)), "count": count}
@@ -124,14 +124,14 @@ def wish_submit(request: HttpRequest, payload: S.WishIn):
 
 
 @router.get("/wishes/mine", response=S.WishListOut, summary="My wishes, approved or not")
-def wishes_mine(request: HttpRequest, limit: int = 50, offset: int = 0):
+def wishes_mine(request: HttpRequest, limit: int = LimitQuery(50), offset: int = OffsetQuery()):
     actor = _login(request)
     items, count = _page(selectors.wishes_of(actor=actor), limit, offset)
     return {"items": _wish_items(actor, list(items), staff=True), "count": count}
 
 
 @router.get("/wishes/staff", response=S.WishListOut, summary="Wishes in my jurisdiction, any state (staff)")
-def wish_staff_list(request: HttpRequest, state: str = "", jurisdiction: str = "", limit: int = 50, offset: int = 0):
+def wish_staff_list(request: HttpRequest, state: str = "", jurisdiction: str = "", limit: int = LimitQuery(50), offset: int = OffsetQuery()):
     qs = selectors.wish_staff_list(actor=request.auth, filters={"state": state, "jurisdiction": jurisdiction})
     items, count = _page(qs, limit, offset)
     return {"items": _wish_items(request.auth, list(items), staff=True), "count": count}
@@ -173,7 +173,7 @@ def _forum_out(forum) -> dict:
 
 
 @router.get("/forums", response=S.ForumListOut, summary="Needs forums in my jurisdiction (staff)")
-def forum_list(request: HttpRequest, jurisdiction: str = "", limit: int = 50, offset: int = 0):
+def forum_list(request: HttpRequest, jurisdiction: str = "", limit: int = LimitQuery(50), offset: int = OffsetQuery()):
     items, count = _page(selectors.forum_list(actor=request.auth, filters={"jurisdiction": jurisdiction}),
                          limit, offset)
     return {"items": [_forum_out(f) for f in items], "count": count}
@@ -202,8 +202,9 @@ def forum_need_create(request: HttpRequest, forum_id: int, payload: S.ForumNeedI
 
 
 @router.get("/needs", response=S.NeedListOut, summary="Needs in my jurisdiction and those I own (staff)")
-def need_list(request: HttpRequest, state: str = "", overdue: bool = False, owner: str = "", forum: int | None = None,
-              source: str = "", jurisdiction: str = "", q: str = "", limit: int = 100, offset: int = 0):
+def need_list(request: HttpRequest, state: str = "", overdue: bool = False,
+              owner: str = Query("", pattern=OWNER_PATTERN, description='"me" or a person\'s id'), forum: int | None = None,
+              source: str = "", jurisdiction: str = "", q: str = "", limit: int = LimitQuery(100), offset: int = OffsetQuery()):
     filters = {"state": state, "overdue": overdue, "owner": owner, "forum": forum, "source": source,
                "jurisdiction": jurisdiction, "q": q}
     items, count = _page(selectors.need_list(actor=request.auth, filters=filters), limit, offset)

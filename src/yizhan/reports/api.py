@@ -22,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from yizhan.core import permissions
 from yizhan.core.errors import Message, NotAuthenticated, ValidationError
 from yizhan.core.pii import mask_phone
+from yizhan.core.schemas import LimitQuery, OffsetQuery
 from yizhan.core.tz import SHANGHAI
 from yizhan.reports import schemas as S
 from yizhan.reports import selectors, services
@@ -30,14 +31,9 @@ from yizhan.reports.models import Case, CasePhoto, Category, Department, Open311
 
 router = Router(tags=["reports"])
 
-MAX_LIMIT = 500
 MAX_PHOTOS = 3
 # Actions a client may ask for by name (submit, support and escalate have their own ways).
 ACTIONS = [a for a in CaseAction.values if a not in (CaseAction.SUBMIT, CaseAction.SUPPORT, CaseAction.ESCALATE)]
-
-
-def _page(limit: int, offset: int) -> tuple[int, int]:
-    return max(1, min(limit, MAX_LIMIT)), max(0, offset)
 
 
 def _require_login(request: HttpRequest):
@@ -325,11 +321,10 @@ def case_submit(request: HttpRequest):
 @router.get("/cases/public", auth=None, response=S.PublicListOut, summary="Cases on the public map (public)")
 def case_public_list(
     request: HttpRequest, category: str = "", state: str = "", jurisdiction: str = "", bbox: str = "",
-    limit: int = 200, offset: int = 0,
+    limit: int = LimitQuery(200), offset: int = OffsetQuery(),
 ):
     filters = {"category": category, "state": state, "jurisdiction": jurisdiction, "bbox": bbox}
     qs = selectors.case_public_list(filters={k: v for k, v in filters.items() if v})
-    limit, offset = _page(limit, offset)
     items = [_public_item(c) for c in qs.select_related("category")[offset:offset + limit]]
     return {"items": items, "count": qs.count()}
 
@@ -355,10 +350,9 @@ def counts(request: HttpRequest, jurisdiction: str = "", months: int = 12):
 
 
 @router.get("/cases/mine", response=S.CaseListOut, summary="My reports (logged in)")
-def cases_mine(request: HttpRequest, limit: int = 100, offset: int = 0):
+def cases_mine(request: HttpRequest, limit: int = LimitQuery(100), offset: int = OffsetQuery()):
     actor = _require_login(request)
     qs = selectors.cases_of_reporter(actor=actor)
-    limit, offset = _page(limit, offset)
     items = [_case_out(c) for c in qs.select_related("category").prefetch_related("photos")[offset:offset + limit]]
     return {"items": items, "count": qs.count()}
 
@@ -371,7 +365,7 @@ def case_staff_list(
     request: HttpRequest, state: Query[list[str]] = None, category: str = "", department: str = "",
     assignee: str = "", overdue: bool | None = None, q: str = "", due_before: datetime | None = None,
     jurisdiction: str = "",
-    limit: int = 100, offset: int = 0,
+    limit: int = LimitQuery(100), offset: int = OffsetQuery(),
 ):
     actor = request.auth
     permissions.require(actor, "reports.view")
@@ -385,7 +379,6 @@ def case_staff_list(
     if overdue is not None:
         filters["overdue"] = overdue
     qs = selectors.case_staff_list(actor=actor, filters={k: v for k, v in filters.items() if v not in ("", None)})
-    limit, offset = _page(limit, offset)
     return {"items": [_staff_item(c) for c in _with_related(qs)[offset:offset + limit]], "count": qs.count()}
 
 
@@ -405,11 +398,10 @@ def bulk_dispatch(request: HttpRequest, payload: S.BulkDispatchIn):
 
 
 @router.get("/inbox", response=S.StaffListOut, summary="My open cases by deadline (grid worker / handler)")
-def inbox(request: HttpRequest, limit: int = 200, offset: int = 0):
+def inbox(request: HttpRequest, limit: int = LimitQuery(200), offset: int = OffsetQuery()):
     actor = request.auth
     permissions.require(actor, "reports.view")
     qs = selectors.case_inbox(actor=actor)
-    limit, offset = _page(limit, offset)
     return {"items": [_staff_item(c) for c in _with_related(qs)[offset:offset + limit]], "count": qs.count()}
 
 

@@ -18,6 +18,7 @@ from ninja.responses import Status
 from yizhan.core import permissions
 from yizhan.core.errors import Message, ValidationError
 from yizhan.core.geo import validate_lat_lng
+from yizhan.core.schemas import LimitQuery, OffsetQuery, page
 from yizhan.stations import schemas as S
 from yizhan.stations import selectors, services
 from yizhan.stations.choices import Amenity, SupplyItem
@@ -179,15 +180,14 @@ def import_template(request: HttpRequest):
 @router.get("/", response=S.StationListOut, summary="Stations in my jurisdiction (staff)")
 def station_list(
     request: HttpRequest, q: str = "", status: str = "", type: str = "", jurisdiction: str = "",
-    amenity: str = "", hub: str = "", limit: int = 100, offset: int = 0,
+    amenity: str = "", hub: str = "", limit: int = LimitQuery(100), offset: int = OffsetQuery(),
 ):
     actor = request.auth
     permissions.require(actor, "stations.view")
     filters = {"q": q, "status": status, "type": type, "jurisdiction": jurisdiction, "amenity": amenity, "hub": hub}
     qs = selectors.station_staff_list(actor=actor, filters={k: v for k, v in filters.items() if v})
-    limit = max(1, min(limit, 500))
-    offset = max(0, offset)
-    return {"items": [_station_out(s) for s in qs[offset:offset + limit]], "count": qs.count()}
+    items, count = page(qs, limit=limit, offset=offset)
+    return {"items": [_station_out(s) for s in items], "count": count}
 
 
 @router.post("/", response={201: S.StationOut}, summary="Create a station (admin)")
