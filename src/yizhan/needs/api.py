@@ -41,7 +41,7 @@ def _login(request):
 # ---- public ---------------------------------------------------------------------------
 
 
-@router.get("/categories", auth=None, response=list[S.CategoryOut], summary="Suggestion categories (public)")
+@router.get("/categories", auth=None, response=list[S.SuggestionCategoryOut], summary="Suggestion categories (public)")
 def categories(request: HttpRequest):
     return [{"code": v, "label": str(label)} for v, label in SuggestionCategory.choices]
 
@@ -142,7 +142,7 @@ def wish_detail(request: HttpRequest, wish_id: int):
     return _wish_items(_who(request), [selectors.wish_public_get(pk=wish_id)])[0]
 
 
-@router.post("/wishes/{int:wish_id}/support", response=S.SupportOut,
+@router.post("/wishes/{int:wish_id}/support", response=S.WishSupportOut,
              summary="+1 a wish (logged in; once per person, repeating changes nothing)")
 def wish_support(request: HttpRequest, wish_id: int):
     actor = _login(request)

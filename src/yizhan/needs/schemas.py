@@ -89,7 +89,7 @@ class WishListOut(Schema):
     count: int
 
 
-class SupportOut(Schema):
+class WishSupportOut(Schema):
     id: int
     support_count: int
     supported: bool
@@ -246,6 +246,6 @@ class FiguresWithRowsOut(FiguresOut):
     rows: list[FiguresOut] = []
 
 
-class CategoryOut(Schema):
+class SuggestionCategoryOut(Schema):
     code: str
     label: str

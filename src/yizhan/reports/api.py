@@ -244,7 +244,7 @@ def _multipart_doc(schema, *, files: bool = True, idempotency: bool = False) -> 
 
 
 def _category_out(c: Category) -> dict:
-    return {f: getattr(c, f) for f in S.CategoryOut.model_fields}
+    return {f: getattr(c, f) for f in S.CaseCategoryOut.model_fields}
 
 
 @router.get("/categories", auth=None, response=S.CategoryListOut, summary="Categories of reports (public)")
@@ -253,12 +253,12 @@ def category_list(request: HttpRequest):
     return {"items": items, "count": len(items)}
 
 
-@router.get("/categories/{code}", auth=None, response=S.CategoryOut, summary="One category (public)")
+@router.get("/categories/{code}", auth=None, response=S.CaseCategoryOut, summary="One category (public)")
 def category_detail(request: HttpRequest, code: str):
     return _category_out(selectors.category_get(code=code))
 
 
-@router.patch("/categories/{code}", response=S.CategoryOut,
+@router.patch("/categories/{code}", response=S.CaseCategoryOut,
               summary="Edit a category: platform-wide (city admin), or with ?jurisdiction= that district's own "
                       "department, urgency, clock, limits and active flag (district admin)")
 def category_update(request: HttpRequest, code: str, payload: S.CategoryPatch, jurisdiction: str = ""):
@@ -360,7 +360,7 @@ def cases_mine(request: HttpRequest, limit: int = LimitQuery(100), offset: int =
 # ---- staff ------------------------------------------------------------------------------------------------------
 
 
-@router.get("/cases", response=S.StaffListOut, summary="Cases in my jurisdiction, with filters (staff)")
+@router.get("/cases", response=S.CaseStaffListOut, summary="Cases in my jurisdiction, with filters (staff)")
 def case_staff_list(
     request: HttpRequest, state: Query[list[str]] = None, category: str = "", department: str = "",
     assignee: str = "", overdue: bool | None = None, q: str = "", due_before: datetime | None = None,
@@ -382,7 +382,7 @@ def case_staff_list(
     return {"items": [_staff_item(c) for c in _with_related(qs)[offset:offset + limit]], "count": qs.count()}
 
 
-@router.post("/cases/bulk-dispatch", response=S.StaffListOut,
+@router.post("/cases/bulk-dispatch", response=S.CaseStaffListOut,
              summary="Dispatch several accepted cases at once, all or nothing (dispatcher)")
 def bulk_dispatch(request: HttpRequest, payload: S.BulkDispatchIn):
     actor = request.auth
@@ -397,7 +397,7 @@ def bulk_dispatch(request: HttpRequest, payload: S.BulkDispatchIn):
     return {"items": [_staff_item(c) for c in done], "count": len(done)}
 
 
-@router.get("/inbox", response=S.StaffListOut, summary="My open cases by deadline (grid worker / handler)")
+@router.get("/inbox", response=S.CaseStaffListOut, summary="My open cases by deadline (grid worker / handler)")
 def inbox(request: HttpRequest, limit: int = LimitQuery(200), offset: int = OffsetQuery()):
     actor = request.auth
     permissions.require(actor, "reports.view")
@@ -413,7 +413,7 @@ def case_staff_detail(request: HttpRequest, number: str):
     return _staff_detail(actor, case)
 
 
-@router.post("/cases/{number}/support", response=S.SupportOut, summary="'Me too' on an open case (logged in)")
+@router.post("/cases/{number}/support", response=S.CaseSupportOut, summary="'Me too' on an open case (logged in)")
 def case_support(request: HttpRequest, number: str):
     actor = _require_login(request)
     case = selectors.case_public_get(number=number)
@@ -508,7 +508,7 @@ def _photo_for_staff(actor, photo_id: int) -> CasePhoto:
     return photo
 
 
-@router.post("/photos/{photo_id}/approve", response=S.PhotoOut,
+@router.post("/photos/{photo_id}/approve", response=S.CasePhotoOut,
              summary="Publish a photo, with blurred rectangles (dispatcher)")
 def photo_approve(request: HttpRequest, photo_id: int, payload: S.PhotoApproveIn):
     actor = request.auth
@@ -518,7 +518,7 @@ def photo_approve(request: HttpRequest, photo_id: int, payload: S.PhotoApproveIn
     return _photo_out(photo)
 
 
-@router.post("/photos/{photo_id}/unpublish", response=S.PhotoOut, summary="Withdraw a published photo (dispatcher)")
+@router.post("/photos/{photo_id}/unpublish", response=S.CasePhotoOut, summary="Withdraw a published photo (dispatcher)")
 def photo_unpublish(request: HttpRequest, photo_id: int):
     actor = request.auth
     permissions.require(actor, "reports.dispatch")

@@ -32,7 +32,7 @@ class UserRef(Schema):
 # ---- categories -------------------------------------------------------------------------
 
 
-class CategoryOut(Schema):
+class CaseCategoryOut(Schema):
     code: str
     kind: str
     group: str
@@ -60,7 +60,7 @@ class CategoryOut(Schema):
 
 
 class CategoryListOut(Schema):
-    items: list[CategoryOut]
+    items: list[CaseCategoryOut]
     count: int
 
 
@@ -107,7 +107,7 @@ class CaseIn(Schema):
     support: str | None = Field(None, description="Number of an open case from /duplicates: 'me too' instead")
 
 
-class PhotoOut(Schema):
+class CasePhotoOut(Schema):
     id: int
     stage: str
     url: str
@@ -134,7 +134,7 @@ class CaseOut(Schema):
     submitted_at: datetime
     closed_at: datetime | None
     rating: int | None
-    photos: list[PhotoOut]
+    photos: list[CasePhotoOut]
 
 
 class SubmitOut(CaseOut):
@@ -192,7 +192,7 @@ class PublicListOut(Schema):
     count: int
 
 
-class SupportOut(Schema):
+class CaseSupportOut(Schema):
     number: str
     supporter_count: int
 
@@ -220,7 +220,7 @@ class StaffItemOut(Schema):
     escalation_level: int
 
 
-class StaffListOut(Schema):
+class CaseStaffListOut(Schema):
     items: list[StaffItemOut]
     count: int
 
@@ -252,7 +252,7 @@ class StaffDetailOut(StaffItemOut):
     parked_reason: str
     reject_reason: str
     merged_into: str | None
-    photos: list[PhotoOut]
+    photos: list[CasePhotoOut]
     timeline: list[EventOut]
     actions: list[str] = Field(description="What the caller may do now (POST .../actions/{action})")
 
