@@ -1,6 +1,17 @@
 import os
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+
+
+def uvicorn_options() -> dict:
+    """Proxy headers (X-Forwarded-For/-Proto) are believed only from the addresses in
+    ``YIZHAN_TRUSTED_PROXIES``; with none set (the default) the client address is the
+    peer's, so nobody can pick the IP that the audit log and the per-IP limits see."""
+    trusted = list(getattr(settings, "YIZHAN_TRUSTED_PROXIES", []))
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(trusted)}
 
 
 class Command(BaseCommand):
@@ -16,5 +27,5 @@ class Command(BaseCommand):
 
         uvicorn.run(
             "yizhan.config.asgi:application", host=options["host"], port=options["port"],
-            workers=options["workers"], proxy_headers=True, log_level="info",
+            workers=options["workers"], log_level="info", **uvicorn_options(),
         )
