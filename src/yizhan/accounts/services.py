@@ -549,35 +549,57 @@ class DeletionResult:
 def account_delete(*, actor, user: User) -> DeletionResult:
     """Erase a person (PIPL art. 47): identity fields, profile, codes, tokens, inbox
     and roles go; the row stays, anonymous and inactive, so shared records
-    (check-ins, reviews, stock movements) keep their counts without the person."""
+    (check-ins counts, reviews' ratings, cases) keep their figures, and nothing kept
+    points back at the person: every app's hook unlinks its rows (``DELETION_HOOKS``),
+    ``core.privacy.erase`` cuts the audit log and the messages loose and replaces their
+    name wherever a text repeats it."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated()
     if actor.pk != user.pk and not actor.is_superuser:
         raise PermissionDenied()
-    from yizhan.core.models import Notification
+    from yizhan.core import privacy as core_privacy
 
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
+        needles = core_privacy.identifiers(user)
+        username = user.get_username()
+        own_objects = [(WorkerProfile._meta.label_lower, pk)
+                       for pk in WorkerProfile.objects.filter(user=user).values_list("pk", flat=True)]
+        own_objects += [(ApiToken._meta.label_lower, pk)
+                        for pk in ApiToken.objects.filter(user=user).values_list("pk", flat=True)]
         phone = user.phone
         if phone:
             OneTimeCode.objects.filter(phone=phone).delete()
-        tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=_now())
+        tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).count()
+        ApiToken.objects.filter(user=user).delete()
+        LoginThrottle.objects.filter(key=_login_key(username)).delete()
         WorkerProfile.objects.filter(user=user).delete()
-        Notification.objects.filter(user=user).delete()
         RoleGrant.objects.filter(user=user).delete()
+        RoleGrant.objects.filter(granted_by=user).update(granted_by=None)
+        for hook in DELETION_HOOKS:
+            hook(user)
+        core_privacy.erase(user, needles=needles, own_objects=own_objects)
+        user.groups.clear()
+        user.user_permissions.clear()
+        now = _now()
         user.username = f"deleted_{user.pk}"
         user.phone = None
         user.display_name = ""
         user.first_name = user.last_name = user.email = ""
         user.id_number = ""
+        user.preferred_language = ""
         user.is_active = False
         user.is_staff = False
+        user.is_superuser = False
+        user.last_login = None
+        user.date_joined = now
+        user.failed_login_count = 0
+        user.locked_until = None
         user.set_unusable_password()
         user.save()
-        for hook in DELETION_HOOKS:
-            hook(user)
         audit_record(actor=actor if actor.pk != user.pk else None, action=AuditAction.DELETE, obj=user,
                      summary="account deleted at the owner's request")
+    permissions.forget_grants(user)
     return DeletionResult(user_id=user.pk, tokens_revoked=tokens)
 
 

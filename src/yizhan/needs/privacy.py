@@ -24,14 +24,17 @@ longer points at the person:
   without ``author``;
 * their +1s are dropped and each wish's ``support_count`` moves down with ``F()``;
 * staff traces (replied by, reviewed by, forum recorded by, need created by, timeline
-  actor) → null, timeline labels → "已注销用户". ``Need.owner`` is not nullable
-  (PROTECT): the need stays with the anonymous shell until a manager reassigns it.
+  actor) → null, timeline labels → "已注销用户". ``Need.owner`` → null: the need
+  stays in its jurisdiction's list with no owner until a manager reassigns it;
+* free texts that name them (forum hosts and notes, suggestions, wishes, needs,
+  timeline notes) have the name replaced by "已注销用户", whoever wrote them.
 """
 
 from __future__ import annotations
 
 from django.db.models import F
 
+from yizhan.core.privacy import identifiers, scrub_rows
 from yizhan.needs.models import Forum, Need, NeedEvent, Suggestion, Wish, WishSupport
 
 DELETED_LABEL = "已注销用户"
@@ -100,6 +103,14 @@ def erase(user) -> None:
     Wish.objects.filter(reviewed_by=user).update(reviewed_by=None)
     Forum.objects.filter(recorded_by=user).update(recorded_by=None)
     Need.objects.filter(created_by=user).update(created_by=None)
+    Need.objects.filter(owner=user).update(owner=None)
+    # Free texts that name them (a forum's hosts, a note quoting them): name replaced.
+    needles = identifiers(user)
+    scrub_rows(Suggestion, needles, text_fields=("text", "reply"))
+    scrub_rows(Wish, needles, text_fields=("text", "reject_reason", "fulfil_note"))
+    scrub_rows(Forum, needles, text_fields=("title", "hosts", "notes"))
+    scrub_rows(Need, needles, text_fields=("title", "detail", "resolution", "decline_reason"))
+    scrub_rows(NeedEvent, needles, text_fields=("note", "actor_label"))
     NeedEvent.objects.filter(actor=user).update(actor=None, actor_label=DELETED_LABEL)
 
 

@@ -34,8 +34,11 @@ allow:
 * staff traces: photo uploader/approver, extension decider, Open311 client creator and
   case assignee → null (an open case assigned to them stays with its department, whose
   members see it in their inbox); department memberships and duty rows are deleted so
-  routing never picks an erased account. ``ExtensionRequest.requested_by`` is not
-  nullable (PROTECT) and stays on the anonymous shell.
+  routing never picks an erased account; their extension requests lose
+  ``requested_by`` (a pending one can still be decided; nobody is told);
+* cases that name them as the contact (by phone) lose the contact fields, and the free
+  texts (descriptions, comments, reasons, timeline notes) have their name, phone and
+  username replaced by "已注销用户" — also where someone else wrote it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import os
 from django.db import transaction
 from django.db.models import F
 
+from yizhan.core.privacy import identifiers, scrub_rows
 from yizhan.reports.choices import CaseAction
 from yizhan.reports.models import (
     Case,
@@ -172,6 +176,18 @@ def erase(user) -> None:
     CasePhoto.objects.filter(approved_by=user).update(approved_by=None)
     Case.objects.filter(assignee=user).update(assignee=None)
     ExtensionRequest.objects.filter(decided_by=user).update(decided_by=None)
+    ExtensionRequest.objects.filter(requested_by=user).update(requested_by=None)
+    phone = getattr(user, "phone", None)
+    if phone:  # cases a hotline operator filed for them carry them as the contact
+        Case.objects.filter(contact_phone=phone).update(contact_name="", contact_phone="", contact_email="",
+                                                         content_hash="")
+    # Free texts that name them (someone's comment "赵师傅来得很快", a note quoting
+    # their phone): the name is replaced, the text stays.
+    needles = identifiers(user)
+    scrub_rows(Case, needles, text_fields=("description", "rating_comment", "parked_reason", "reject_reason",
+                                           "contact_name"))
+    scrub_rows(CaseEvent, needles, text_fields=("note", "public_note", "actor_label"))
+    scrub_rows(ExtensionRequest, needles, text_fields=("reason", "decision_note"))
     Open311Client.objects.filter(created_by=user).update(created_by=None)
     staff_rows = DepartmentMember.objects.filter(user=user).delete()[0] + GridDuty.objects.filter(user=user).delete()[0]
     if staff_rows:

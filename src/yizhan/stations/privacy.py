@@ -8,7 +8,7 @@ keep, the photos they uploaded, the stock movements and donations they recorded.
 another person's data: no resolver of a report, no donor's name.
 
 Erasure (inside ``account_delete``'s transaction; the user row itself stays as an
-anonymous, inactive shell ``deleted_<id>``):
+anonymous, inactive shell ``deleted_<id>`` that no station row points at):
 
 * **Check-ins are deleted.** ``CheckIn.user`` cannot be null, and a list of when and
   where one (even pseudonymous) person was is a movement trail that serves no one
@@ -19,19 +19,21 @@ anonymous, inactive shell ``deleted_<id>``):
 * **Condition reports stay, unlinked** (``user`` → null): they are the station's
   service record ("no hot water at 21:00"). The note is kept: it describes the
   station, not the person, and we cannot know of personal data in it.
-* **Reviews stay, comment blanked.** ``StationReview.user`` is not nullable and is
-  unique per station, so the review stays attached to the anonymous shell (no name,
-  no phone: pages show it as "匿名用户"); the star rating stays so the station's
-  ``rating_sum`` / ``rating_count`` remain exactly the sum and count of its reviews.
+* **Reviews stay, unlinked, comment blanked.** ``StationReview.user`` → null (pages
+  show it as "匿名用户"); the star rating stays so the station's ``rating_sum`` /
+  ``rating_count`` remain exactly the sum and count of its reviews.
 * Staff traces are unlinked where the model allows null (photo uploader, stock
   movement actor, donation recorder, report resolver); keeper links are deleted (an
   erased account cannot keep a station, and the station page would show it).
+* Free texts that name them (donor name, stock notes, condition notes, others'
+  reviews) have their name, phone and username replaced by "已注销用户".
 """
 
 from __future__ import annotations
 
 import os
 
+from yizhan.core.privacy import identifiers, scrub_rows
 from yizhan.stations.choices import StockMovementKind
 from yizhan.stations.models import (
     CheckIn,
@@ -116,11 +118,17 @@ def erase(user) -> None:
     CheckIn.objects.filter(user=user).delete()  # condition reports' checkin -> NULL (SET_NULL)
     ConditionReport.objects.filter(user=user).update(user=None)
     ConditionReport.objects.filter(resolved_by=user).update(resolved_by=None)
-    StationReview.objects.filter(user=user).exclude(comment="").update(comment="")
+    StationReview.objects.filter(user=user).update(user=None, comment="")
     StationKeeper.objects.filter(user=user).delete()
     StationPhoto.objects.filter(uploaded_by=user).update(uploaded_by=None)
     StockMovement.objects.filter(actor=user).update(actor=None)
     Donation.objects.filter(recorded_by=user).update(recorded_by=None)
+    # Free texts that name them (a donor's name, a note or review quoting them): replaced.
+    needles = identifiers(user)
+    scrub_rows(ConditionReport, needles, text_fields=("note",))
+    scrub_rows(StationReview, needles, text_fields=("comment",))
+    scrub_rows(StockMovement, needles, text_fields=("note",))
+    scrub_rows(Donation, needles, text_fields=("giver_name", "description"))
 
 
 def register(export_hooks: list, deletion_hooks: list) -> None:

@@ -15,7 +15,7 @@ from yizhan.core.testing.factories import (
     make_superuser,
     make_worker,
 )
-from yizhan.core.testing.privacy import assert_no_path_back
+from yizhan.core.testing.privacy import assert_no_path_back, identifiers_of
 from yizhan.needs import services
 from yizhan.needs.models import Need, NeedEvent, Suggestion, Wish, WishSupport
 from yizhan.needs.privacy import DELETED_LABEL
@@ -93,6 +93,7 @@ def test_staff_export_lists_owned_needs_without_titles(tree, admin):
 
 def test_delete_keeps_what_was_said_and_cuts_every_path_back(world):
     me = world["me"]
+    names = identifiers_of(me)
     accounts.account_delete(actor=me, user=me)
 
     # Suggestions stay, anonymous, without author or position; the reply is still readable by code.
@@ -114,7 +115,7 @@ def test_delete_keeps_what_was_said_and_cuts_every_path_back(world):
     theirs = Wish.objects.get(pk=world["their_wish"].pk)
     assert theirs.support_count == theirs.supports.count() == 1
 
-    assert_no_path_back("needs", me, kept_on_shell=set())
+    assert_no_path_back(None, me, identifiers=names)
 
     # The other person's rows are untouched.
     assert Suggestion.objects.get(pk=world["theirs"].pk).author_id == world["other"].pk
@@ -132,6 +133,7 @@ def test_delete_staff_unlinks_replies_reviews_forums_and_timeline(tree, admin, w
     need = make_need(tree.community, actor=admin, owner=owner, forum=forum)
     services.need_start(actor=owner, need=need, note="已联系")
     username = admin.username
+    names = identifiers_of(admin)
     accounts.account_delete(actor=admin, user=admin)
 
     assert Suggestion.objects.get(pk=world["named"].pk).replied_by_id is None
@@ -143,9 +145,30 @@ def test_delete_staff_unlinks_replies_reviews_forums_and_timeline(tree, admin, w
     assert create.actor_id is None and create.actor_label == DELETED_LABEL
     assert not NeedEvent.objects.filter(actor=admin).exists()
     assert not NeedEvent.objects.filter(actor_label=username).exists()
-    assert_no_path_back("needs", admin, kept_on_shell={"Need.owner"})
+    assert_no_path_back(None, admin, identifiers=names)
     # The owner's own line is untouched.
     assert NeedEvent.objects.get(need=need, action="start").actor_id == owner.pk
+
+
+def test_delete_owner_leaves_the_need_without_owner(client, tree, admin):
+    """Issue 8: Need.owner kept pointing at the deleted person."""
+    from yizhan.core.testing.factories import bearer
+    from yizhan.needs.selectors import need_view
+
+    owner = make_staff("community_admin", tree.community)
+    need = make_need(tree.community, actor=admin, owner=owner)
+    services.need_start(actor=owner, need=need, note="已联系")
+    names = identifiers_of(owner)
+
+    accounts.account_delete(actor=owner, user=owner)
+
+    need.refresh_from_db()
+    assert need.owner_id is None and need.state == "in_progress"
+    assert need_view(need=need)["owner"] is None
+    assert_no_path_back(None, owner, identifiers=names)
+    # Managers still see it (owner null on the wire) and can hand it to someone.
+    resp = client.get(f"/api/v1/needs/needs/{need.pk}", headers=bearer(admin))
+    assert resp.status_code == 200 and resp.json()["owner"] is None
 
 
 def test_delete_without_any_needs_rows_is_a_no_op(tree):

@@ -18,7 +18,7 @@ from yizhan.core.testing.factories import (
     make_superuser,
     make_worker,
 )
-from yizhan.core.testing.privacy import assert_no_path_back
+from yizhan.core.testing.privacy import assert_no_path_back, identifiers_of
 from yizhan.reports import services as svc
 from yizhan.reports.models import (
     Case,
@@ -127,6 +127,7 @@ def test_delete_keeps_cases_and_cuts_every_path_back(w):
     me = w.me
     old_username = me.username
     my_photo = CasePhoto.objects.get(case=w.closed, uploaded_by=me)
+    names = identifiers_of(me)
 
     accounts.account_delete(actor=me, user=me)
 
@@ -162,6 +163,7 @@ def test_delete_keeps_cases_and_cuts_every_path_back(w):
         assert MY_PHONE not in note
 
     assert_no_path_back("reports", me, kept_on_shell=set())
+    assert_no_path_back(None, me, identifiers=names)  # every app, and no text names me
 
     # Counters: my support is gone from their case, theirs on my case stays; count = rows everywhere.
     theirs = Case.objects.get(pk=w.theirs.pk)
@@ -209,6 +211,7 @@ def test_delete_staff_unlinks_assignments_photos_and_rosters(w):
     export = accounts.account_export(actor=handler, user=handler)
     assert {r["type"] for r in export["reports_staff_records"]} == {"department_member", "grid_duty"}
     assert any(p["stage"] == "after" for p in export["reports_case_photos"])
+    names = identifiers_of(handler)
 
     accounts.account_delete(actor=handler, user=handler)
 
@@ -218,14 +221,15 @@ def test_delete_staff_unlinks_assignments_photos_and_rosters(w):
     assert not GridDuty.objects.filter(user=handler).exists()
     assert not CaseEvent.objects.filter(actor=handler).exists()
     assert CasePhoto.objects.filter(stage="after", uploaded_by__isnull=True).count() == 1
-    # requested_by is PROTECT / not null: it stays on the anonymous shell.
+    # The extension request stays as the case's record, without its requester (issue 8).
     ext.refresh_from_db()
-    assert ext.requested_by_id == handler.pk
+    assert ext.requested_by_id is None and ext.minutes == 60 and ext.state == "approved"
     handler.refresh_from_db()
     assert not handler.is_active and handler.display_name == "" and handler.phone is None
-    assert_no_path_back("reports", handler, kept_on_shell={"ExtensionRequest.requested_by"})
+    assert_no_path_back(None, handler, identifiers=names)
     # Deleting the dispatcher unlinks the extension decision.
+    names = identifiers_of(w.dispatcher)
     accounts.account_delete(actor=w.dispatcher, user=w.dispatcher)
     ext.refresh_from_db()
     assert ext.decided_by_id is None
-    assert_no_path_back("reports", w.dispatcher, kept_on_shell=set())
+    assert_no_path_back(None, w.dispatcher, identifiers=names)

@@ -13,7 +13,7 @@ from PIL import Image
 from yizhan.accounts import services as accounts
 from yizhan.core.models import AuditLog
 from yizhan.core.testing.factories import make_jurisdiction_tree, make_superuser, make_worker
-from yizhan.core.testing.privacy import assert_no_path_back
+from yizhan.core.testing.privacy import assert_no_path_back, identifiers_of
 from yizhan.stations import services as svc
 from yizhan.stations.models import (
     CheckIn,
@@ -114,6 +114,8 @@ def test_delete_drops_checkins_blanks_reviews_and_keeps_counts(world, station, o
     before = {s.pk: (s.visit_count, s.rating_sum, s.rating_count) for s in Station.objects.all()}
     assert before[station.pk] == (2, 6, 2)
     my_reports = list(ConditionReport.objects.filter(user=me).values_list("pk", flat=True))
+    my_reviews = list(StationReview.objects.filter(user=me).values_list("pk", flat=True))
+    names = identifiers_of(me)
 
     accounts.account_delete(actor=me, user=me)
 
@@ -124,9 +126,9 @@ def test_delete_drops_checkins_blanks_reviews_and_keeps_counts(world, station, o
     # Condition reports stay as the station's record, unlinked from person and check-in.
     for report in ConditionReport.objects.filter(pk__in=my_reports):
         assert report.user_id is None and report.checkin_id is None and report.note == "我的反馈：没有热水"
-    # Reviews stay on the anonymous shell (not nullable), comment blank; sum/count = the rows.
-    mine = StationReview.objects.filter(user=me)
-    assert mine.count() == 2 and set(mine.values_list("comment", flat=True)) == {""}
+    # Reviews stay, unlinked from the person, comment blank; sum/count = the rows.
+    mine = StationReview.objects.filter(pk__in=my_reviews)
+    assert mine.count() == 2 and set(mine.values_list("comment", "user")) == {("", None)}
     me.refresh_from_db()
     assert not me.is_active and me.phone is None and me.display_name == "" and me.username == f"deleted_{me.pk}"
     for st in Station.objects.all():
@@ -138,7 +140,8 @@ def test_delete_drops_checkins_blanks_reviews_and_keeps_counts(world, station, o
     assert {r["author"] for r in detail["reviews"]} == {"李*", "匿名用户"}
     assert "张" not in json.dumps([r["author"] for r in detail["reviews"]], ensure_ascii=False)
 
-    assert_no_path_back("stations", me, kept_on_shell={"StationReview.user"})
+    # No row of any app points at them or names them (issue 8: the reviews did).
+    assert_no_path_back(None, me, identifiers=names)
 
     # The other person's rows are untouched.
     assert CheckIn.objects.filter(user=other).count() == 4
@@ -148,7 +151,7 @@ def test_delete_drops_checkins_blanks_reviews_and_keeps_counts(world, station, o
     # Nothing left in the shell's export.
     data = accounts.account_export(actor=make_superuser(), user=me)
     assert data["stations_checkins"] == [] and data["stations_condition_reports"] == []
-    assert [r["comment"] for r in data["stations_reviews"]] == ["", ""]
+    assert data["stations_reviews"] == []
 
 
 def test_delete_keeper_unlinks_staff_traces(station):
@@ -159,6 +162,7 @@ def test_delete_keeper_unlinks_staff_traces(station):
     photo = svc.station_photo_add(actor=keeper, station=station, upload=jpeg())
     report = svc.condition_report_create(actor=make_worker(), station=station, kind="closed_when_open")
     svc.condition_report_resolve(actor=keeper, report=report)
+    names = identifiers_of(keeper)
 
     accounts.account_delete(actor=keeper, user=keeper)
 
@@ -168,4 +172,4 @@ def test_delete_keeper_unlinks_staff_traces(station):
     assert not Donation.objects.filter(recorded_by=keeper).exists() and Donation.objects.count() == 1
     report.refresh_from_db()
     assert report.resolved_by_id is None and report.resolved_at is not None
-    assert_no_path_back("stations", keeper, kept_on_shell=set())
+    assert_no_path_back(None, keeper, identifiers=names)
