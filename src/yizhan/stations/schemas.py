@@ -13,49 +13,51 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from yizhan.core.text import CleanStr, CleanText
+
 Scalar = int | float | str | bool | None
 
 
 class StationIn(Schema):
     code: str
-    name: str
-    address: str
+    name: CleanStr
+    address: CleanStr
     lat: Any
     lng: Any
     jurisdiction: str = Field(description="Community or grid code")
-    name_en: str = ""
+    name_en: CleanStr = ""
     type: str = "station"
     host_type: str = "community"
-    host_name: str = ""
+    host_name: CleanStr = ""
     hub: str | None = Field(None, description="Code of the service hub")
     amenities: list[str] = []
     hours: dict[str, Any] = {}
     holidays: list[dict[str, Any]] | None = None
-    description: str = ""
+    description: CleanText = ""
     opened_on: date | None = None
 
 
 class StationPatch(Schema):
-    name: str | None = None
-    address: str | None = None
+    name: CleanStr | None = None
+    address: CleanStr | None = None
     lat: Any = None
     lng: Any = None
     jurisdiction: str | None = None
-    name_en: str | None = None
+    name_en: CleanStr | None = None
     type: str | None = None
     host_type: str | None = None
-    host_name: str | None = None
+    host_name: CleanStr | None = None
     hub: str | None = None
     amenities: list[str] | None = None
     hours: dict[str, Any] | None = None
     holidays: list[dict[str, Any]] | None = None
-    description: str | None = None
+    description: CleanText | None = None
     opened_on: date | None = None
 
 
 class StatusIn(Schema):
     status: str
-    reason: str = ""
+    reason: CleanStr = ""
 
 
 class Ref(Schema):
@@ -153,7 +155,7 @@ class CheckInOut(Schema):
 
 class ConditionReportIn(Schema):
     kind: str
-    note: str = ""
+    note: CleanText = ""
     checkin_id: int | None = None
 
 
@@ -168,7 +170,7 @@ class ConditionReportOut(Schema):
 
 class ReviewIn(Schema):
     rating: Scalar
-    comment: str = ""
+    comment: CleanText = ""
 
 
 class ReviewOut(Schema):
@@ -197,7 +199,7 @@ class SupplyListOut(Schema):
 class MovementIn(Schema):
     kind: str
     quantity: Scalar
-    note: str = ""
+    note: CleanStr = ""
 
 
 class ThresholdIn(Schema):
@@ -206,8 +208,8 @@ class ThresholdIn(Schema):
 
 class DonationIn(Schema):
     giver_kind: str
-    giver_name: str
-    description: str
+    giver_name: CleanStr
+    description: CleanStr
     item: str = ""
     quantity: Scalar = 0
     received_on: date | None = None
