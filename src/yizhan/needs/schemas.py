@@ -9,6 +9,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from yizhan.core.text import CleanStr, CleanText
+
 
 class Place(Schema):
     code: str
@@ -16,7 +18,7 @@ class Place(Schema):
 
 
 class SuggestionIn(Schema):
-    text: str
+    text: CleanText
     category: str
     jurisdiction: str | None = Field(None, description="Community code; or give lat/lng")
     lat: Any = None
@@ -54,14 +56,14 @@ class SuggestionListOut(Schema):
 
 class AnswerIn(Schema):
     outcome: str = Field(description="reply | adopt | to_need | close")
-    reply: str
+    reply: CleanText
     owner: Any = Field(None, description="to_need: the owner's user id or username")
     due_on: Any = Field(None, description="to_need: YYYY-MM-DD")
-    title: str = ""
+    title: CleanStr = ""
 
 
 class WishIn(Schema):
-    text: str
+    text: CleanText
     jurisdiction: str | None = None
     lat: Any = None
     lng: Any = None
@@ -97,9 +99,9 @@ class WishSupportOut(Schema):
 
 
 class WishActionIn(Schema):
-    reason: str = ""
-    fulfiller: str = ""
-    note: str = ""
+    reason: CleanStr = ""
+    fulfiller: CleanStr = ""
+    note: CleanText = ""
 
 
 class ForumIn(Schema):
@@ -107,10 +109,10 @@ class ForumIn(Schema):
     group: str
     jurisdiction: str
     attendees: Any = 0
-    hosts: str = ""
-    notes: str = ""
-    title: str = ""
-    venue: str = ""
+    hosts: CleanStr = ""
+    notes: CleanText = ""
+    title: CleanStr = ""
+    venue: CleanStr = ""
 
 
 class ForumOut(Schema):
@@ -133,10 +135,10 @@ class ForumListOut(Schema):
 
 
 class NeedIn(Schema):
-    title: str
+    title: CleanStr
     owner: Any
     due_on: Any
-    detail: str = ""
+    detail: CleanText = ""
     jurisdiction: str | None = Field(None, description="Needed unless forum or wish is given")
     forum: int | None = None
     wish: int | None = None
@@ -144,10 +146,10 @@ class NeedIn(Schema):
 
 
 class ForumNeedIn(Schema):
-    title: str
+    title: CleanStr
     owner: Any
     due_on: Any
-    detail: str = ""
+    detail: CleanText = ""
 
 
 class Owner(Schema):
@@ -197,7 +199,7 @@ class NeedListOut(Schema):
 
 
 class NeedActionIn(Schema):
-    note: str = ""
+    note: CleanText = ""
     owner: Any = None
     due_on: Any = None
 
