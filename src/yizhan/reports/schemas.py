@@ -16,6 +16,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from yizhan.core.text import CleanStr, CleanText
+
 Scalar = int | float | str | bool | None
 
 
@@ -67,13 +69,13 @@ class CategoryListOut(Schema):
 class CategoryPatch(Schema):
     """Only the keys sent are changed (``category_update`` judges the values)."""
 
-    name: str | None = None
-    name_en: str | None = None
+    name: CleanStr | None = None
+    name_en: CleanStr | None = None
     icon: str | None = None
-    description: str | None = None
-    description_en: str | None = None
-    filing_conditions: str | None = None
-    closing_conditions: str | None = None
+    description: CleanText | None = None
+    description_en: CleanText | None = None
+    filing_conditions: CleanText | None = None
+    closing_conditions: CleanText | None = None
     department_code: str | None = None
     urgency: str | None = None
     clock: str | None = None
@@ -83,7 +85,7 @@ class CategoryPatch(Schema):
     verify_minutes: Scalar = None
     close_minutes: Scalar = None
     extra_fields: list[dict[str, Any]] | None = None
-    keywords: str | None = None
+    keywords: CleanStr | None = None
     is_hazard: bool | None = None
     active: bool | None = None
     sort: Scalar = None
@@ -99,10 +101,10 @@ class CaseIn(Schema):
     category: str = Field(description="Category code (GET /categories)")
     lat: Any = Field(None, description="WGS-84")
     lng: Any = None
-    description: str = Field("", description="At most 4,000 characters")
+    description: CleanText = Field("", description="At most 4,000 characters")
     details: dict[str, Any] = Field(default_factory=dict, description="Values of the category's extra_fields")
     is_anonymous: bool = False
-    address: str = ""
+    address: CleanStr = ""
     idempotency_key: str = Field("", description="Or the Idempotency-Key header (<= 64 characters)")
     support: str | None = Field(None, description="Number of an open case from /duplicates: 'me too' instead")
 
@@ -260,8 +262,8 @@ class StaffDetailOut(StaffItemOut):
 class ActionIn(Schema):
     """Arguments of an action (JSON form; multipart takes the same names + ``photos``)."""
 
-    note: str = Field("", description="Internal note (staff only)")
-    public_reply: str = Field("", description="Public reply: shown to the public and the reporter")
+    note: CleanText = Field("", description="Internal note (staff only)")
+    public_reply: CleanText = Field("", description="Public reply: shown to the public and the reporter")
     department: str | None = Field(None, description="Department code (dispatch, transfer)")
     assignee: int | None = Field(None, description="User id (dispatch, transfer)")
     rating: Scalar = Field(None, description="1..5 (evaluate)")
@@ -273,7 +275,7 @@ class ActionIn(Schema):
 class BulkDispatchIn(Schema):
     numbers: list[str]
     department: str | None = None
-    note: str = ""
+    note: CleanText = ""
 
 
 class PhotoApproveIn(Schema):
@@ -299,8 +301,8 @@ class CalendarOut(Schema):
 class DepartmentIn(Schema):
     jurisdiction: str = Field(description="Jurisdiction code (district or street)")
     code: str
-    name: str
-    name_en: str = ""
+    name: CleanStr
+    name_en: CleanStr = ""
     phone: str = ""
 
 
@@ -324,9 +326,9 @@ class ReplyTemplateIn(Schema):
     id: int | None = Field(None, description="Edit this template instead of adding one")
     jurisdiction: str | None = Field(None, description="Jurisdiction code; none = everywhere")
     action: str
-    title: str
-    text: str
-    text_en: str = ""
+    title: CleanStr
+    text: CleanText
+    text_en: CleanText = ""
 
 
 class ReplyTemplateOut(Schema):
@@ -344,7 +346,7 @@ class ReplyTemplateListOut(Schema):
 
 
 class Open311ClientIn(Schema):
-    name: str
+    name: CleanStr
 
 
 class Open311ClientOut(Schema):
