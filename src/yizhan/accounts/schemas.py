@@ -5,6 +5,8 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
+from yizhan.core.text import CleanStr
+
 
 class OtpRequestIn(Schema):
     phone: str = Field(..., max_length=32)
@@ -51,17 +53,17 @@ class MeOut(Schema):
 
 
 class MePatchIn(Schema):
-    display_name: str | None = Field(None, max_length=60)
+    display_name: CleanStr | None = Field(None, max_length=60)
     trade: str | None = None
-    platform: str | None = Field(None, max_length=60)
-    employer: str | None = Field(None, max_length=100)
-    skills: list[str] | None = None
+    platform: CleanStr | None = Field(None, max_length=60)
+    employer: CleanStr | None = Field(None, max_length=100)
+    skills: list[CleanStr] | None = None
     home_community: str | None = None
     id_number: str | None = Field(None, max_length=18)
 
 
 class TokenIn(Schema):
-    name: str = Field(..., max_length=80)
+    name: CleanStr = Field(..., max_length=80)
 
 
 class TokenOut(Schema):
@@ -99,7 +101,7 @@ class StaffListOut(Schema):
 
 class StaffCreateIn(Schema):
     username: str = Field(..., max_length=150)
-    display_name: str = Field("", max_length=60)
+    display_name: CleanStr = Field("", max_length=60)
     phone: str | None = Field(None, max_length=32)
     password: str = Field(..., max_length=128)
     role: str
