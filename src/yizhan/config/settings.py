@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "yizhan.core.security.ContentSecurityPolicyMiddleware",  # CSP with a per-request nonce
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # NUL bytes, lone surrogates, oversized or unreadable bodies: a 400/413, never a 500
     "yizhan.core.middleware.RequestGuardMiddleware",
@@ -102,6 +103,18 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("YIZHAN_DB_POOL", True):
+    # One psycopg pool per process, shared by uvicorn's request threads: each request borrows
+    # a connection and gives it back, so the server holds at most YIZHAN_DB_POOL_MAX
+    # connections however many requests run at once (persistent per-thread connections
+    # ran PostgreSQL out of clients). Pooling requires CONN_MAX_AGE=0.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("YIZHAN_DB_POOL_MIN", "1")),
+        "max_size": int(os.environ.get("YIZHAN_DB_POOL_MAX", "10")),
+        "timeout": float(os.environ.get("YIZHAN_DB_POOL_TIMEOUT", "30")),  # wait for a free connection
+        "max_idle": 300,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker and the web server write without blocking readers.
     DATABASES["default"]["OPTIONS"] = {
@@ -146,6 +159,21 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+# HSTS on HTTPS responses in production (behind a proxy: YIZHAN_TRUSTED_PROXIES lets
+# X-Forwarded-Proto say the request was HTTPS).
+SECURE_HSTS_SECONDS = int(os.environ.get("YIZHAN_HSTS_SECONDS", str(365 * 24 * 3600) if PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("YIZHAN_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (core/security.py): self, plus the tile server; extra directives verbatim.
+YIZHAN_CSP_EXTRA = os.environ.get("YIZHAN_CSP_EXTRA", "")
+YIZHAN_CSP_REPORT_ONLY = env_bool("YIZHAN_CSP_REPORT_ONLY", False)
+# Addresses (IPs or CIDRs, comma separated) of reverse proxies whose X-Forwarded-For/-Proto
+# `yizhan web` believes; none by default, so the client address is the peer's.
+YIZHAN_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("YIZHAN_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
 
 CACHES = {
     "default": {
@@ -174,6 +202,11 @@ YIZHAN_OTP_PER_IP_PER_HOUR = int(os.environ.get("YIZHAN_OTP_PER_IP_PER_HOUR", "2
 YIZHAN_LOGIN_MAX_FAILURES = 5
 YIZHAN_LOGIN_LOCKOUT_SECONDS = 15 * 60
 YIZHAN_CHECKIN_DEDUP_MINUTES = 30
+# Photos over this many pixels are refused from their header, before decoding (core/images.py).
+YIZHAN_PHOTO_MAX_PIXELS = int(os.environ.get("YIZHAN_PHOTO_MAX_PIXELS", "40000000"))
+# A task left RUNNING by a dead worker is queued again after this lease (core/task_lease.py).
+YIZHAN_TASK_LEASE_SECONDS = float(os.environ.get("YIZHAN_TASK_LEASE_SECONDS", "120"))
+YIZHAN_TASK_MAX_ATTEMPTS = int(os.environ.get("YIZHAN_TASK_MAX_ATTEMPTS", "3"))
 YIZHAN_DEFAULT_CENTER = (31.3390, 120.4240)  # Suzhou Science City (lat, lng)
 # Map tiles (yizhan.core.maps): OpenStreetMap's own tiles by default (fine for a laptop and
 # a demo; a real deployment points at its own or a licensed tile server). YIZHAN_TILE_URL=""
