@@ -360,7 +360,13 @@ class _Driver:
         return self.specs[key]
 
     def _after(self, case, start: datetime, minutes: float) -> datetime:
-        clock = cal.NATURAL if case.category.clock == "natural" else cal.WORKING
+        # the clock of the case's current stage (urgent categories: natural time throughout)
+        from yizhan.reports.workflow import stage_is_natural
+
+        cat = case.category
+        natural = stage_is_natural(case.state, clock=cat.clock, is_hazard=cat.is_hazard,
+                                   urgency=case.urgency if case.urgency != "normal" else cat.urgency)
+        clock = cal.NATURAL if natural else cal.WORKING
         return cal.deadline_add(spec=self._spec(case), start=start, minutes=max(1.0, minutes), clock=clock)
 
     def _stage_end(self, case, plan: Plan, stage: str, start: datetime, limit: int) -> tuple[datetime, bool]:

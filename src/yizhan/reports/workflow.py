@@ -91,21 +91,28 @@ STAGE_LIMIT: dict[str, str | None] = {
     S.MERGED: None,
 }
 
-# Which clock a stage runs on. A category's ``clock`` applies to every stage, except
-# that the *accept* and *dispatch* stages (submitted, accepted, returned) of hazard
-# categories (``is_hazard``: 飞线充电, blocked fire exits, …) and of emergency/urgent
-# ones always run on natural time: a Friday-22:00 fire hazard is due for acceptance
-# within its limit that night, not on Monday morning. Handling and later stages keep
-# the category's clock (the department's office hours).
+# Which clock a stage runs on (README "Time limits"):
+# * a category whose ``clock`` is natural runs every stage on natural time;
+# * an emergency or urgent category (``urgency``, or a case marked urgent) runs *every*
+#   stage on natural time, whatever its ``clock`` says: an open manhole reported at 22:38
+#   is due to be filed, dispatched *and* made safe that night, not "tomorrow 10:30";
+# * a hazard of normal urgency (``is_hazard``: a fire hydrant, a dead street tree, a
+#   damaged road, e-bikes taken indoors) is filed and dispatched on natural time, so it
+#   is in a department's hands that night, but handled, verified and closed on the
+#   category's clock: its risk is not immediate, the repair needs the department's crews
+#   in office hours, and its limits (days of work) were set in working time — on natural
+#   time they would shrink to a third;
+# * everything else runs on the category's clock (working time on the district calendar).
 NATURAL_TIME_STAGES = {S.SUBMITTED, S.ACCEPTED, S.RETURNED}
 NATURAL_TIME_URGENCIES = {"emergency", "urgent"}
 
 
 def stage_is_natural(state: str, *, clock: str, is_hazard: bool = False, urgency: str = "") -> bool:
     """Whether the stage ``state`` of a case of this category runs on natural time."""
-    if clock == "natural":
+    if clock == "natural" or str(urgency) in NATURAL_TIME_URGENCIES:
         return True
-    return state in NATURAL_TIME_STAGES and (bool(is_hazard) or str(urgency) in NATURAL_TIME_URGENCIES)
+    return state in NATURAL_TIME_STAGES and bool(is_hazard)
+
 
 # Actions whose note is required (a written reason).
 REASON_REQUIRED = {A.REJECT, A.RETURN, A.PARK, A.REQUEST_EXTENSION, A.VERIFY_FAIL, A.REOPEN, A.TRANSFER}
