@@ -40,6 +40,7 @@ chromium:
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports --no-logo  # the layer contracts in pyproject.toml [tool.importlinter]
 
 test: $(TEST_STAMP) chromium lint
 	$(BIN)/yizhan makemigrations --check --dry-run >/dev/null || \

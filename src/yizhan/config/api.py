@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from yizhan.core.api_auth import api_auth
 from yizhan.core.api_errors import install_error_handlers, render_error  # noqa: F401
+from yizhan.core.manifest import api_mounts, resolve
 
 api = NinjaAPI(
     title="Yizhan 驿站 API",
@@ -17,18 +18,9 @@ install_error_handlers(api)
 
 
 def _mount():
-    from yizhan.accounts.api import router as accounts_router
-    from yizhan.core.api import router as core_router
-    from yizhan.jurisdictions.api import router as jurisdictions_router
-    from yizhan.reports.api import router as reports_router
-    from yizhan.stations.api import router as stations_router
-
-    api.add_router("/accounts", accounts_router)
-    api.add_router("/jurisdictions", jurisdictions_router)
-    api.add_router("/stations", stations_router)
-    api.add_router("/reports", reports_router)
-    api.add_router("/core", core_router)
-    api.add_router("/needs", "yizhan.needs.api.router")
+    """Each installed app's router, from its manifest (``AppManifest.api_router``)."""
+    for prefix, router in api_mounts():
+        api.add_router(prefix, resolve(router))
 
 
 _mount()

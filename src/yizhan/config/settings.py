@@ -126,6 +126,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["yizhan.accounts.backends.StaffPasswordBackend"]
+# The user app's API-token lookup, ``callable(*, raw) -> user | None`` (core.api_auth: Bearer).
+YIZHAN_API_TOKEN_USER = "yizhan.accounts.selectors.api_token_user"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 AUTH_PASSWORD_VALIDATORS = [

@@ -136,9 +136,7 @@ def scoped_jurisdictions(user, perm: str, **filters):
     """Jurisdictions (``filters`` applied) where ``user`` holds ``perm``; all of them for a superuser.
 
     For a ``jurisdiction`` foreign key's choices in a scoped admin form."""
-    from yizhan.jurisdictions.models import Jurisdiction
-
-    qs = Jurisdiction.objects.filter(**filters)
+    qs = permissions.jurisdiction_model().objects.filter(**filters)
     if not _is_super(user):
         qs = permissions.restrict(qs, user, perm, path_field="path")
     return qs

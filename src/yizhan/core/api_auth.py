@@ -3,7 +3,11 @@ on unsafe methods). Endpoints that anyone may call declare ``auth=None``."""
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.module_loading import import_string
 
 
 def _csrf_ok(request) -> bool:
@@ -13,13 +17,18 @@ def _csrf_ok(request) -> bool:
     return reason is None
 
 
+@cache
+def _token_user():
+    """The user app's ``callable(*, raw) -> user | None`` (``settings.YIZHAN_API_TOKEN_USER``)."""
+    dotted = getattr(settings, "YIZHAN_API_TOKEN_USER", "")
+    return import_string(dotted) if dotted else (lambda *, raw: None)
+
+
 def bearer_user(request):
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    from yizhan.accounts.selectors import api_token_user
-
-    return api_token_user(raw=header[7:].strip())
+    return _token_user()(raw=header[7:].strip())
 
 
 def api_auth(request):

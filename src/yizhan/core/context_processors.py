@@ -1,36 +1,49 @@
 from django.conf import settings
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 
+def nav_for(user) -> list[dict]:
+    """The top-bar entries ``user`` sees, from every installed app's manifest, in order:
+    ``[{"key", "label", "url"}]``. Public entries for everyone; the others by the
+    permission (held somewhere) or the role they name."""
+    from yizhan.core import permissions
+    from yizhan.core.manifest import nav_entries
+
+    signed_in = user is not None and user.is_authenticated
+    items = []
+    for entry in nav_entries():
+        if entry.public:
+            shown = True
+        elif not signed_in:
+            shown = False
+        elif entry.perm is not None:
+            shown = permissions.has_perm_anywhere(user, entry.perm)
+        else:
+            shown = permissions.has_role(user, entry.role)
+        if shown:
+            items.append({"key": entry.key, "label": entry.label, "url": reverse(entry.url_name)})
+    return items
+
+
 def yizhan(request):
-    """``YIZHAN_UNREAD``: the user's unread inbox count, queried only if a template uses it."""
+    """``YIZHAN_NAV``: the top bar's entries for this user (queried only if a template uses
+    them); ``YIZHAN_HOME``: the first public entry (the brand links there);
+    ``YIZHAN_UNREAD``: the user's unread inbox count."""
 
     def unread():
         from yizhan.core.selectors import notifications_unread_count
 
         return notifications_unread_count(user=getattr(request, "user", None))
 
-    def nav():
-        """Which sections the top bar offers this user (by the roles they hold)."""
-        from yizhan.core import permissions
+    def home():
+        from yizhan.core.manifest import nav_entries
 
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return {}
-        return {
-            "keeper": permissions.has_role(user, "keeper"),
-            "manage": permissions.has_perm_anywhere(user, "stations.manage"),
-            "audit": permissions.has_perm_anywhere(user, "audit.view"),
-            "work": permissions.has_perm_anywhere(user, "reports.handle"),
-            "dispatch": permissions.has_perm_anywhere(user, "reports.dispatch"),
-            "figures": permissions.has_perm_anywhere(user, "reports.figures"),
-            "configure": permissions.has_perm_anywhere(user, "reports.configure"),
-            "needs": permissions.has_perm_anywhere(user, "needs.manage"),
-            "staff": user.is_staff,
-        }
+        return next((reverse(e.url_name) for e in nav_entries() if e.public), "/")
 
     return {
-        "YIZHAN_NAV": SimpleLazyObject(nav),
+        "YIZHAN_NAV": SimpleLazyObject(lambda: nav_for(getattr(request, "user", None))),
+        "YIZHAN_HOME": SimpleLazyObject(home),
         "YIZHAN_DEFAULT_CENTER": settings.YIZHAN_DEFAULT_CENTER,
         "YIZHAN_DEBUG": settings.DEBUG,
         "YIZHAN_UNREAD": SimpleLazyObject(unread),

@@ -13,6 +13,8 @@ import threading
 from django.conf import settings
 from django.urls import reverse
 
+from yizhan.core.permissions import jurisdiction_model
+
 # Chinese base maps (AutoNavi/Amap, Tencent) are drawn in GCJ-02; guessed from the URL
 # unless YIZHAN_TILE_GCJ02 says otherwise. Tianditu is CGCS2000 (WGS-84 to a few cm).
 GCJ02_HOSTS = ("autonavi", "amap", "gtimg", "tencent", "qq.com")
@@ -49,7 +51,7 @@ def tile_host() -> str:
 def default_place() -> dict:
     """Where a map opens and which stations a worker sees before (or without) a location:
     the centre of the first district that has one, else ``YIZHAN_DEFAULT_CENTER``."""
-    from yizhan.jurisdictions.models import Jurisdiction
+    Jurisdiction = jurisdiction_model()  # core names no app
 
     node = (Jurisdiction.objects.filter(level="district", center_lat__isnull=False, center_lng__isnull=False)
             .only("name", "name_en", "center_lat", "center_lng").order_by("path").first())
@@ -100,7 +102,7 @@ def outline() -> dict:
     Rebuilt when a jurisdiction changes."""
     from django.db.models import Count, Max
 
-    from yizhan.jurisdictions.models import Jurisdiction
+    Jurisdiction = jurisdiction_model()  # core names no app
 
     qs = Jurisdiction.objects.filter(level__in=OUTLINE_LEVELS, boundary__isnull=False)
     agg = qs.aggregate(n=Count("id"), at=Max("updated_at"))

@@ -54,6 +54,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models import F, Q
@@ -69,6 +70,7 @@ from yizhan.core.models import (
     OutboundState,
     WebhookSubscription,
 )
+from yizhan.core.permissions import _grants, ancestor_paths
 from yizhan.core.pii import redact
 
 log = logging.getLogger("yizhan.outbox")
@@ -145,11 +147,10 @@ def sms_wanted(*, user, kind: str) -> bool:
 def user_jurisdiction_paths(user) -> list[str]:
     """Where a user belongs when an event names no jurisdiction: the nodes of their
     role grants and their home community."""
-    from yizhan.accounts.models import WorkerProfile
-    from yizhan.core.permissions import _grants
-
     paths = {path for _, path in _grants(user)}
-    home = WorkerProfile.objects.filter(user=user).values_list("home_community__path", flat=True).first()
+    # the user model's worker profile (accounts), reached through the user model
+    home = (get_user_model().objects.filter(pk=user.pk)
+            .values_list("worker_profile__home_community__path", flat=True).first())
     if home:
         paths.add(home)
     return sorted(paths)
@@ -158,9 +159,6 @@ def user_jurisdiction_paths(user) -> list[str]:
 def webhook_subscriptions_for(*, kind: str, paths: list[str]) -> list[WebhookSubscription]:
     """Active subscriptions whose jurisdiction contains one of ``paths`` and whose kinds
     include ``kind`` (empty kinds = every kind)."""
-    # core does not import an app at load time
-    from yizhan.jurisdictions.selectors import ancestor_paths
-
     ancestors = {a for p in paths for a in ancestor_paths(p)}
     if not ancestors:
         return []

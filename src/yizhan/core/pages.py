@@ -13,6 +13,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import get_language
 
@@ -40,6 +41,21 @@ def is_htmx(request) -> bool:
 def to_login(request, login_url) -> HttpResponseRedirect:
     """Send the user to ``login_url`` and back here afterwards."""
     return HttpResponseRedirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
+
+
+def login_required_page(view=None, *, staff: bool = False):
+    """Anonymous visitors go to the worker code login (or the staff login) and come back."""
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return to_login(request, reverse("accounts:login" if staff else "accounts:otp"))
+            return fn(request, *args, **kwargs)
+
+        return wrapper
+
+    return deco(view) if view else deco
 
 
 def error_page(request, err: AppError, *, template: str, lang: Callable = request_lang, **context):

@@ -11,44 +11,69 @@ covering that node's subtree. A permission is a string like ``"stations.manage"`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import reduce
 from operator import or_
 
 from django.db.models import Q, QuerySet
 
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
+from yizhan.core.manifest import role_permissions
 
 ADMINS = ("community_admin", "street_admin", "district_admin", "city_admin")
+# The platform's role names (labels: accounts.choices.Role). Each app's manifest
+# (``AppManifest.roles``, core's own too: the audit log) adds the permissions it defines
+# to these roles, or a new role of its own.
+ROLES = ("worker", "keeper", "grid_worker", "handler", "duty_officer", "employer", "merchant",
+         "teacher", "auditor", *ADMINS)
 
-ROLE_PERMISSIONS: dict[str, set[str]] = {
-    "worker": set(),
-    "keeper": {"stations.view", "stations.stock"},
-    "grid_worker": {"stations.view", "reports.view", "reports.handle"},
-    "handler": {"reports.view", "reports.handle"},
-    "duty_officer": {"stations.view", "reports.view", "reports.dispatch"},
-    "employer": set(),
-    "merchant": set(),
-    "teacher": set(),
-    "auditor": {"audit.view"},
-}
-for _admin in ADMINS:
-    ROLE_PERMISSIONS[_admin] = {
-        "stations.view",
-        "stations.manage",
-        "stations.stock",
-        "people.view",
-        "people.manage",
-        "jurisdictions.view",
-        "reports.view",
-        "reports.dispatch",
-        "reports.figures",
-        "needs.view",
-        "needs.manage",
-    }
-# District and city admins also set the case taxonomy, time limits, working calendar,
-# departments and Open311 clients.
-ROLE_PERMISSIONS["district_admin"] |= {"jurisdictions.manage", "reports.configure"}
-ROLE_PERMISSIONS["city_admin"] |= {"jurisdictions.manage", "reports.configure"}
+
+class _FromManifests(Mapping):
+    """A read-only mapping built from the installed apps' manifests on first use (the
+    app registry must be ready; manifests change only when INSTALLED_APPS does)."""
+
+    def __init__(self, build):
+        self._build = build
+
+    def _data(self) -> dict:
+        return self._build()
+
+    def __getitem__(self, key):
+        return self._data()[key]
+
+    def __iter__(self):
+        return iter(self._data())
+
+    def __len__(self):
+        return len(self._data())
+
+    def __repr__(self):
+        return repr(self._data())
+
+
+def _role_permissions() -> dict[str, frozenset[str]]:
+    return role_permissions(ROLES)
+
+
+#: ``{role: frozenset(perms)}`` merged from every manifest.
+ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = _FromManifests(_role_permissions)
+
+
+def jurisdiction_model():
+    """The jurisdiction tree's model, found through core's own foreign key to it, so the
+    kernel names no app."""
+    # imported here: apps.py files import this module before models may be loaded
+    from yizhan.core.models import WebhookSubscription
+
+    return WebhookSubscription._meta.get_field("jurisdiction").related_model
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """The paths of a node and its ancestors, root first (pure; no query).
+
+    ``"/SZ/SZ-GX/SZ-GX-KX/"`` -> ``["/SZ/", "/SZ/SZ-GX/", "/SZ/SZ-GX/SZ-GX-KX/"]``."""
+    codes = [c for c in path.split("/") if c]
+    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
 
 
 def _grants(user):
@@ -117,9 +142,10 @@ def restrict(qs: QuerySet, user, perm: str, *, path_field: str = "jurisdiction__
 # An admin may grant a role only on a node inside their scope and never a role
 # above their own level. Non-admin roles are level 0 except the auditor, who
 # watches admins and so may only be appointed from district level up.
-ROLE_LEVEL: dict[str, int] = {role: 0 for role in ROLE_PERMISSIONS}
-ROLE_LEVEL.update({"community_admin": 1, "street_admin": 2, "district_admin": 3, "city_admin": 4})
-ROLE_LEVEL["auditor"] = 3
+_LEVELS = {"community_admin": 1, "street_admin": 2, "district_admin": 3, "city_admin": 4, "auditor": 3}
+ROLE_LEVEL: Mapping[str, int] = _FromManifests(
+    lambda: {role: _LEVELS.get(role, 0) for role in _role_permissions()}
+)
 
 
 def admin_level_at(user, jurisdiction) -> int:

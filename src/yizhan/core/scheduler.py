@@ -1,7 +1,7 @@
 """A small scheduler loop for periodic jobs (time limits, heartbeats, clean-ups).
 
-Apps register jobs with ``@every(seconds)`` in their ``jobs.py`` (imported when the
-loop starts). The loop runs due jobs one after another, records a heartbeat in the
+Apps register jobs with ``@every(seconds)`` in the modules their manifest lists
+(``AppManifest.jobs``, imported when the loop starts). The loop runs due jobs one after another, records a heartbeat in the
 shared cache each tick (``yizhan check`` reads its age), and survives a failing job.
 Heavier work should enqueue a django-tasks task from the job rather than run inline.
 Run one scheduler per deployment (``yizhan scheduler``; ``yizhan up`` starts it).
@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.core.cache import cache
 from django.utils import timezone
+
+from yizhan.core.manifest import job_modules
 
 log = logging.getLogger("yizhan.scheduler")
 HEARTBEAT_KEY = "yizhan:scheduler:heartbeat"
@@ -46,13 +47,9 @@ def every(seconds: float, *, name: str | None = None):
 
 
 def discover_jobs() -> dict[str, Job]:
-    for config in apps.get_app_configs():
-        if config.name.startswith("yizhan."):
-            try:
-                importlib.import_module(f"{config.name}.jobs")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{config.name}.jobs":
-                    raise
+    """Import every installed app's job modules (``AppManifest.jobs``)."""
+    for dotted in job_modules():
+        importlib.import_module(dotted)
     return REGISTRY
 
 

@@ -8,11 +8,11 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
-from yizhan.accounts.views import login_required_page
 from yizhan.core import selectors, services
 from yizhan.core.api import notification_dict
 from yizhan.core.errors import AppError
 from yizhan.core.forms import AuditFilterForm, add_app_error
+from yizhan.core.pages import login_required_page
 from yizhan.core.permissions import has_perm_anywhere
 
 PAGE_SIZE = 50

@@ -22,6 +22,8 @@ from django.db import transaction
 from yizhan.accounts.choices import Role, Trade
 from yizhan.accounts.models import RoleGrant, User, WorkerProfile
 from yizhan.core import geo
+from yizhan.core.manifest import demo_loaders
+from yizhan.demo.apps import DemoConfig
 from yizhan.jurisdictions.choices import Level
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.jurisdictions.services import jurisdictions_import_geojson
@@ -52,7 +54,14 @@ class DemoSummary:
     stations_total: int = 0
     workers: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
-    reports: object = None  # reports.demo.DemoReportsSummary
+    # app label -> what that app's demo loader returned (``summary.reports`` reads it too)
+    loaded: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        loaded = self.__dict__.get("loaded") or {}
+        if name in loaded:
+            return loaded[name]
+        raise AttributeError(name)
 
 
 def _load_json(name: str):
@@ -125,7 +134,32 @@ def demo_logins() -> list[DemoLogin]:
 
 
 def demo_load(*, stdout=None) -> DemoSummary:
-    """Load (or top up) the demo district. Deterministic for the same data files."""
+    """Load (or top up) the demo: the superuser, then every installed app's demo loader
+    (``AppManifest.demo_loader``) in ``demo_order`` — this app's district first, so the
+    others find the jurisdictions, stations, staff and workers. Deterministic for the
+    same data files."""
+    admin = _demo_admin()
+    loaded = {config.label: loader(admin=admin, stdout=stdout) for config, loader in demo_loaders()}
+    summary = loaded.get(DemoConfig.label) or DemoSummary()
+    summary.loaded = loaded
+    summary.logins = demo_logins()
+    return summary
+
+
+def _demo_admin() -> User:
+    """The superuser ``admin`` with the demo password (idempotent)."""
+    with transaction.atomic():
+        admin = User.objects.filter(username="admin").first()
+        if admin is None:
+            admin = User.objects.create_superuser("admin", password=None, display_name="系统管理员")
+            admin.password = _demo_password_hash()
+            admin.save(update_fields=["password"])
+    return admin
+
+
+def demo_district_load(*, admin: User, stdout=None) -> DemoSummary:
+    """This app's demo loader: jurisdictions, staff, stations, workers and a little station
+    life from the seeds."""
     rng = random.Random(SEED)
     summary = DemoSummary()
     say = (lambda msg: stdout.write(msg)) if stdout else (lambda msg: None)
@@ -136,13 +170,8 @@ def demo_load(*, stdout=None) -> DemoSummary:
     )
     say(f"jurisdictions: {summary.jurisdictions}")
 
-    # 2. The superuser and the staff who run the district.
+    # 2. The staff who run the district.
     with transaction.atomic():
-        admin = User.objects.filter(username="admin").first()
-        if admin is None:
-            admin = User.objects.create_superuser("admin", password=None, display_name="系统管理员")
-            admin.password = _demo_password_hash()
-            admin.save(update_fields=["password"])
         for city in Jurisdiction.objects.filter(level=Level.CITY).order_by("code"):
             _staff(f"demo-city-{city.code.lower()}", f"{city.name}管理员", Role.CITY_ADMIN, city)
         for district in Jurisdiction.objects.filter(level=Level.DISTRICT).order_by("code"):
@@ -213,17 +242,6 @@ def demo_load(*, stdout=None) -> DemoSummary:
     if summary.stations_created:
         _demo_activity(rng, admin)
 
-    # 6. Snap-and-report cases from the seeds, through the case services (reports/demo.py).
-    from yizhan.reports.demo import reports_demo_load
-
-    summary.reports = reports_demo_load(admin=admin, stdout=stdout)
-
-    # 7. Needs forums, suggestions and wishes from the seeds (needs/demo.py).
-    from yizhan.needs.demo import needs_demo_load
-
-    needs_demo_load(admin=admin, stdout=stdout)
-
-    summary.logins = demo_logins()
     return summary
 
 

@@ -1,4 +1,5 @@
-"""Reads of the jurisdiction tree."""
+"""Reads of the jurisdiction tree. (``ancestor_paths`` is core's path arithmetic, kept
+importable from here.)"""
 
 from __future__ import annotations
 
@@ -6,17 +7,9 @@ from django.db.models import QuerySet
 
 from yizhan.core.errors import NotFound
 from yizhan.core.geo import validate_lat_lng
-from yizhan.core.permissions import restrict
+from yizhan.core.permissions import ancestor_paths, restrict  # noqa: F401 (ancestor_paths: re-exported)
 from yizhan.jurisdictions.locate import locate
 from yizhan.jurisdictions.models import Jurisdiction
-
-
-def ancestor_paths(path: str) -> list[str]:
-    """The paths of a node and its ancestors, root first (pure; no query).
-
-    ``"/SZ/SZ-GX/SZ-GX-KX/"`` -> ``["/SZ/", "/SZ/SZ-GX/", "/SZ/SZ-GX/SZ-GX-KX/"]``."""
-    codes = [c for c in path.split("/") if c]
-    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
 
 
 def codes_deepest_first(path: str) -> list[str]:

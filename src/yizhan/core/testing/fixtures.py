@@ -24,17 +24,13 @@ def _no_outgoing_network(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """In-process indexes and outboxes must not leak between tests (each test's
-    database rolls back, the indexes would not)."""
-    from yizhan.accounts.sms import ConsoleSmsBackend
-    from yizhan.jurisdictions.locate import locate_index_invalidate
-    from yizhan.stations.nearby import nearby_index_forget
+    database rolls back, the indexes would not): every installed app's
+    ``AppManifest.caches``."""
+    from yizhan.core.manifest import forget_process_caches
 
-    locate_index_invalidate()
-    nearby_index_forget()
-    ConsoleSmsBackend.outbox.clear()
+    forget_process_caches()
     yield
-    locate_index_invalidate()
-    nearby_index_forget()
+    forget_process_caches()
 
 
 @pytest.fixture(autouse=True)
@@ -47,13 +43,9 @@ def _nearby_sees_every_write(settings):
 @pytest.fixture(autouse=True)
 def _calendars_see_every_write(settings):
     """Likewise the cached working calendars (reports.calendar): tests write calendar rows
-    with the ORM and never commit, so the cache checks the tables' stamp on every call."""
-    from yizhan.reports.calendar import calendar_cache_forget
-
+    with the ORM and never commit, so the cache checks the tables' stamp on every call
+    (the cache itself is dropped by ``_fresh_process_caches``)."""
     settings.YIZHAN_CALENDAR_REFRESH_SECONDS = 0
-    calendar_cache_forget()
-    yield
-    calendar_cache_forget()
 
 
 @pytest.fixture(autouse=True)
