@@ -2,16 +2,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.accounts.choices import Trade
+from yizhan.core.text import CleanTextFormMixin
 
 
-class StaffLoginForm(forms.Form):
+class StaffLoginForm(CleanTextFormMixin, forms.Form):
     username = forms.CharField(label=_("用户名"), max_length=150,
                                widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
     password = forms.CharField(label=_("密码"), max_length=128, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
-class PhoneForm(forms.Form):
+class PhoneForm(CleanTextFormMixin, forms.Form):
     phone = forms.CharField(
         label=_("手机号"), max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "autofocus": True,
@@ -19,7 +20,7 @@ class PhoneForm(forms.Form):
     )
 
 
-class CodeForm(forms.Form):
+class CodeForm(CleanTextFormMixin, forms.Form):
     phone = forms.CharField(widget=forms.HiddenInput, max_length=20)
     code = forms.CharField(
         label=_("验证码"), max_length=6, min_length=6,
@@ -28,7 +29,7 @@ class CodeForm(forms.Form):
     )
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(CleanTextFormMixin, forms.Form):
     display_name = forms.CharField(label=_("称呼"), max_length=60, required=False)
     trade = forms.ChoiceField(label=_("职业"), choices=Trade.choices)
     platform = forms.CharField(label=_("平台"), max_length=60, required=False,
@@ -42,9 +43,9 @@ class ProfileForm(forms.Form):
         self.fields["home_community"].choices = [("", "—")] + [(c.code, c.name) for c in communities]
 
 
-class DeleteAccountForm(forms.Form):
+class DeleteAccountForm(CleanTextFormMixin, forms.Form):
     confirm = forms.CharField(label=_("请输入“删除”确认"), max_length=10)
 
 
-class TokenForm(forms.Form):
+class TokenForm(CleanTextFormMixin, forms.Form):
     name = forms.CharField(label=_("令牌名称"), max_length=80, help_text=_("例如：数据同步脚本"))

@@ -6,12 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from yizhan.core.text import CleanTextFormMixin
 from yizhan.needs.choices import SuggestionCategory, SuggestionOutcome
 
 TEXT_ERRORS = {"required": _("请填写内容"), "max_length": _("内容过长（最多 %(limit_value)d 字）")}
 
 
-class SuggestionForm(forms.Form):
+class SuggestionForm(CleanTextFormMixin, forms.Form):
     category = forms.ChoiceField(label=_("类别"), choices=SuggestionCategory.choices, widget=forms.RadioSelect,
                                  error_messages={"required": _("请选择建议类别"),
                                                  "invalid_choice": _("请选择建议类别")})
@@ -28,7 +29,7 @@ class SuggestionForm(forms.Form):
         self.fields["jurisdiction"].choices = [("", _("— 选择社区，或用我的位置 —")), *communities]
 
 
-class WishForm(forms.Form):
+class WishForm(CleanTextFormMixin, forms.Form):
     text = forms.CharField(label=_("我的心愿"), max_length=500, error_messages=TEXT_ERRORS,
                            widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}),
                            help_text=_("审核通过后在心愿墙公开，最多 500 字。"))
@@ -40,7 +41,7 @@ class WishForm(forms.Form):
         self.fields["jurisdiction"].choices = [("", _("— 选择社区 —")), *communities]
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(CleanTextFormMixin, forms.Form):
     outcome = forms.ChoiceField(label=_("处理方式"), choices=SuggestionOutcome.choices, widget=forms.RadioSelect,
                                 initial=SuggestionOutcome.REPLY)
     reply = forms.CharField(label=_("答复内容"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
@@ -56,7 +57,7 @@ class AnswerForm(forms.Form):
         self.fields["owner"].choices = [("", "—"), *owners]
 
 
-class ForumForm(forms.Form):
+class ForumForm(CleanTextFormMixin, forms.Form):
     held_on = forms.DateField(label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}),
                               error_messages={"required": _("请填写日期"), "invalid": _("请输入有效日期")})
     group = forms.CharField(label=_("参会群体（行业）"), max_length=60,
@@ -75,7 +76,7 @@ class ForumForm(forms.Form):
         self.fields["jurisdiction"].choices = list(places)
 
 
-class NeedForm(forms.Form):
+class NeedForm(CleanTextFormMixin, forms.Form):
     title = forms.CharField(label=_("需求事项"), max_length=200, error_messages={"required": _("请填写需求事项")})
     detail = forms.CharField(label=_("详细情况"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     owner = forms.ChoiceField(label=_("责任人"), error_messages={"required": _("请选择责任人")})
@@ -87,7 +88,7 @@ class NeedForm(forms.Form):
         self.fields["owner"].choices = [("", "—"), *owners]
 
 
-class NeedActionForm(forms.Form):
+class NeedActionForm(CleanTextFormMixin, forms.Form):
     action = forms.CharField(widget=forms.HiddenInput)
     note = forms.CharField(label=_("说明"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     owner = forms.CharField(required=False)
@@ -95,7 +96,7 @@ class NeedActionForm(forms.Form):
                              error_messages={"invalid": _("请输入有效日期")})
 
 
-class WishActionForm(forms.Form):
+class WishActionForm(CleanTextFormMixin, forms.Form):
     action = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(label=_("不予公开的原因"), required=False, max_length=200)
     fulfiller = forms.CharField(label=_("认领方（爱心商家、志愿者…）"), required=False, max_length=100)

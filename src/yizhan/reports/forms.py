@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.errors import AppError
+from yizhan.core.text import CleanTextFormMixin
 
 MAX_TEXT = 4000
 MAX_PHOTOS = 3
@@ -43,7 +44,7 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
-class ReportForm(forms.Form):
+class ReportForm(CleanTextFormMixin, forms.Form):
     """The snap-and-report form. ``category`` choices are set from the taxonomy."""
 
     category = forms.ChoiceField(label=_("问题类别"), widget=forms.RadioSelect,
@@ -98,20 +99,20 @@ class PlaceForm(forms.Form):
     lng = forms.FloatField(required=False, min_value=-180, max_value=180)
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(CleanTextFormMixin, forms.Form):
     """The reporter's answer on a handled case: fixed (confirm) or not (reopen)."""
 
     note = forms.CharField(required=False, max_length=500, label=_("补充说明（可选）"),
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(CleanTextFormMixin, forms.Form):
     note = forms.CharField(max_length=500, label=_("哪里没有解决？"),
                            error_messages={"required": _("请写明没有解决的原因")},
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class RateForm(forms.Form):
+class RateForm(CleanTextFormMixin, forms.Form):
     rating = forms.TypedChoiceField(
         coerce=int, choices=[(i, str(i)) for i in range(1, 6)], label=_("满意度"),
         widget=forms.RadioSelect, error_messages={"required": _("请选择 1–5 星"),

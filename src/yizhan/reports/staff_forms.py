@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from yizhan.core.text import CleanTextFormMixin
 from yizhan.reports.choices import CaseAction, CaseState
 from yizhan.reports.workflow import PHOTO_REQUIRED, REASON_REQUIRED
 
@@ -50,7 +51,7 @@ class MultipleImageField(forms.FileField):
         return files
 
 
-class CaseActionForm(forms.Form):
+class CaseActionForm(CleanTextFormMixin, forms.Form):
     """One workflow action on one case. Which fields matter depends on ``action``."""
 
     note = forms.CharField(required=False, max_length=2000, label=_("内部备注（仅工作人员可见）"),
@@ -139,7 +140,7 @@ class QueueFilterForm(forms.Form):
         self.fields["department"].choices = [("", _("全部部门"))] + [(str(d.pk), str(d)) for d in departments]
 
 
-class BulkDispatchForm(forms.Form):
+class BulkDispatchForm(CleanTextFormMixin, forms.Form):
     cases = forms.MultipleChoiceField(required=True, label=_("案件"),
                                       error_messages={"required": _("请至少勾选一件案件")})
     department = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label=_("派遣部门"))

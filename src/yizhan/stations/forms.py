@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.errors import AppError
+from yizhan.core.text import CleanTextFormMixin
 from yizhan.stations.choices import (
     FINDER_AMENITIES,
     Amenity,
@@ -61,7 +62,7 @@ class FinderForm(forms.Form):
     )
 
 
-class SupplyMovementForm(forms.Form):
+class SupplyMovementForm(CleanTextFormMixin, forms.Form):
     kind = forms.ChoiceField(
         choices=[("take", _("领用")), ("restock", _("补货")), ("adjust", _("盘点调整"))]
     )
@@ -73,7 +74,7 @@ class ThresholdForm(forms.Form):
     threshold = forms.IntegerField(min_value=0, max_value=100000, error_messages=INT_ERRORS)
 
 
-class DonationForm(forms.Form):
+class DonationForm(CleanTextFormMixin, forms.Form):
     giver_kind = forms.ChoiceField(choices=GiverKind.choices, label=_("捐赠方类型"))
     giver_name = forms.CharField(max_length=100, label=_("捐赠方名称"),
                                  error_messages={"required": _("请填写捐赠方名称")})
@@ -95,13 +96,13 @@ class DonationForm(forms.Form):
         return data
 
 
-class PhotoForm(forms.Form):
+class PhotoForm(CleanTextFormMixin, forms.Form):
     photo = forms.FileField(label=_("照片"), error_messages={"required": _("请选择照片")},
                             widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
     caption = forms.CharField(required=False, max_length=100, label=_("说明（可选）"))
 
 
-class ConditionReportForm(forms.Form):
+class ConditionReportForm(CleanTextFormMixin, forms.Form):
     kind = forms.ChoiceField(choices=ConditionKind.choices,
                              error_messages={"required": _("请选择您看到的情况")})
     note = forms.CharField(required=False, max_length=300, label=_("补充说明（可选）"),
@@ -109,7 +110,7 @@ class ConditionReportForm(forms.Form):
     checkin = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(CleanTextFormMixin, forms.Form):
     rating = forms.TypedChoiceField(
         coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)], label=_("评分"),
         widget=forms.RadioSelect, error_messages={"required": _("请选择评分")},
@@ -118,7 +119,7 @@ class ReviewForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class StationForm(forms.Form):
+class StationForm(CleanTextFormMixin, forms.Form):
     """Create/edit a station. ``hours_<day>`` are "08:00-20:00, 21:00-02:00"."""
 
     code = forms.CharField(max_length=32, label=_("编号"),
@@ -131,6 +132,8 @@ class StationForm(forms.Form):
     host_name = forms.CharField(max_length=120, required=False, label=_("主办方名称"))
     address = forms.CharField(max_length=200, label=_("地址"),
                               error_messages={"required": _("请填写地址")})
+    public_phone = forms.CharField(max_length=32, required=False, label=_("对外联系电话（可选）"),
+                                   widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
     lat = forms.FloatField(label=_("纬度"), error_messages={"required": _("请填写纬度"),
                                                           "invalid": _("请输入数字")})
     lng = forms.FloatField(label=_("经度"), error_messages={"required": _("请填写经度"),
