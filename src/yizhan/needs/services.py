@@ -478,7 +478,7 @@ def _need_move(*, actor, need: Need, action: str, note: str = "", apply=None, da
     """Look the pair up in the table, check the actor, write state + timeline + audit."""
     _require_login(actor)
     with transaction.atomic():
-        need = Need.objects.select_for_update().select_related("jurisdiction", "owner").get(pk=need.pk)
+        need = Need.objects.select_for_update(of=("self",)).select_related("jurisdiction", "owner").get(pk=need.pk)
         kinds = need_actor_kinds(actor=actor, need=need)
         if not kinds:
             if permissions.has_perm_anywhere(actor, "needs.view") or permissions.has_perm_anywhere(
