@@ -19,3 +19,12 @@ def outbox_prune() -> int:
     from yizhan.core.outbox import outbound_prune
 
     return outbound_prune(days=30)
+
+
+@every(30)
+def task_lease_sweep() -> dict:
+    """Tasks left RUNNING by a dead worker go back to the queue once their lease is over
+    (core/task_lease.py); a task that outlived too many workers is marked failed."""
+    from yizhan.core.task_lease import tasks_requeue_stale
+
+    return tasks_requeue_stale()

@@ -239,6 +239,12 @@ def test_a_stale_worker_heartbeat_does_not_keep_the_task(lease, settings):
     assert DBTaskResult.objects.get(pk=row.pk).status == TaskResultStatus.READY
 
 
+def test_the_lease_sweep_is_a_scheduler_job():
+    from yizhan.core.scheduler import discover_jobs
+
+    assert any(job.func.__name__ == "task_lease_sweep" for job in discover_jobs().values())
+
+
 # ---- the real thing: `yizhan up`, kill the worker ----------------------------------------------
 
 
