@@ -4,14 +4,12 @@ beside the field."""
 
 from __future__ import annotations
 
-import functools
 import json
 
 from django.contrib.auth import login
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,6 +18,7 @@ from yizhan.accounts import selectors, services
 from yizhan.core.errors import AppError
 from yizhan.core.forms import add_app_error
 from yizhan.core.middleware import client_ip
+from yizhan.core.pages import login_required_page
 
 SESSION_BACKEND = "yizhan.accounts.backends.StaffPasswordBackend"
 
@@ -30,22 +29,6 @@ def _next_url(request, default: str = "/") -> str:
                                                require_https=request.is_secure()):
         return nxt
     return default
-
-
-def login_required_page(view=None, *, staff: bool = False):
-    """Anonymous visitors go to the worker code login (or the staff login) and come back."""
-
-    def deco(fn):
-        @functools.wraps(fn)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                target = "accounts:login" if staff else "accounts:otp"
-                return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
-            return fn(request, *args, **kwargs)
-
-        return wrapper
-
-    return deco(view) if view else deco
 
 
 @require_http_methods(["GET", "POST"])
