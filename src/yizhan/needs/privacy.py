@@ -1,6 +1,7 @@
 """What the needs app (问需) stores about a person, for the PIPL export and erasure
 (``accounts.services.account_export`` / ``account_delete`` call these through
-``EXPORT_HOOKS`` / ``DELETION_HOOKS``; ``NeedsConfig.ready`` registers them).
+``EXPORT_HOOKS`` / ``DELETION_HOOKS``: ``NeedsConfig.manifest`` names this module, and
+``AccountsConfig.ready`` adds its ``EXPORTS`` and ``erase``).
 
 Export (``needs_*`` keys, plain JSON, times ISO 8601 with offset):
 * ``needs_suggestions`` — their suggestions: text, category, anonymous flag, where,
@@ -112,12 +113,3 @@ def erase(user) -> None:
     scrub_rows(Need, needles, text_fields=("title", "detail", "resolution", "decline_reason"))
     scrub_rows(NeedEvent, needles, text_fields=("note", "actor_label"))
     NeedEvent.objects.filter(actor=user).update(actor=None, actor_label=DELETED_LABEL)
-
-
-def register(export_hooks: list, deletion_hooks: list) -> None:
-    """Append this app's hooks once (``AppConfig.ready`` may run more than once)."""
-    for hook in EXPORTS:
-        if hook not in export_hooks:
-            export_hooks.append(hook)
-    if erase not in deletion_hooks:
-        deletion_hooks.append(erase)

@@ -1,6 +1,7 @@
 """What the reports app (随手拍 / 工单) stores about a person, for the PIPL export and
 erasure (``accounts.services.account_export`` / ``account_delete`` call these through
-``EXPORT_HOOKS`` / ``DELETION_HOOKS``; ``ReportsConfig.ready`` registers them).
+``EXPORT_HOOKS`` / ``DELETION_HOOKS``: ``ReportsConfig.manifest`` names this module, and
+``AccountsConfig.ready`` adds its ``EXPORTS`` and ``erase``).
 
 Export (``reports_*`` keys, plain JSON, times ISO 8601 with offset):
 * ``reports_cases`` — the cases they reported: number, category, state, description,
@@ -192,12 +193,3 @@ def erase(user) -> None:
     staff_rows = DepartmentMember.objects.filter(user=user).delete()[0] + GridDuty.objects.filter(user=user).delete()[0]
     if staff_rows:
         transaction.on_commit(routing_index_invalidate)
-
-
-def register(export_hooks: list, deletion_hooks: list) -> None:
-    """Append this app's hooks once (``AppConfig.ready`` may run more than once)."""
-    for hook in EXPORTS:
-        if hook not in export_hooks:
-            export_hooks.append(hook)
-    if erase not in deletion_hooks:
-        deletion_hooks.append(erase)

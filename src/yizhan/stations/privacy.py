@@ -1,6 +1,7 @@
 """What the stations app stores about a person, for the PIPL export and erasure
 (``accounts.services.account_export`` / ``account_delete`` call these through
-``EXPORT_HOOKS`` / ``DELETION_HOOKS``; ``StationsConfig.ready`` registers them).
+``EXPORT_HOOKS`` / ``DELETION_HOOKS``: ``StationsConfig.manifest`` names this module, and
+``AccountsConfig.ready`` adds its ``EXPORTS`` and ``erase``).
 
 Export (``stations_*`` keys, plain JSON, times ISO 8601 with offset): the person's
 check-ins, condition reports, reviews, and — for keepers and staff — the stations they
@@ -129,12 +130,3 @@ def erase(user) -> None:
     scrub_rows(StationReview, needles, text_fields=("comment",))
     scrub_rows(StockMovement, needles, text_fields=("note",))
     scrub_rows(Donation, needles, text_fields=("giver_name", "description"))
-
-
-def register(export_hooks: list, deletion_hooks: list) -> None:
-    """Append this app's hooks once (``AppConfig.ready`` may run more than once)."""
-    for hook in EXPORTS:
-        if hook not in export_hooks:
-            export_hooks.append(hook)
-    if erase not in deletion_hooks:
-        deletion_hooks.append(erase)
