@@ -27,6 +27,7 @@ from yizhan.core import permissions
 from yizhan.core.audit import audit_record
 from yizhan.core.errors import AppError, Message, OutOfJurisdiction, ValidationError
 from yizhan.core.models import AuditAction
+from yizhan.core.text import clean_text
 from yizhan.stations import errors as E
 from yizhan.stations.choices import HostType, StationType
 
@@ -164,12 +165,14 @@ def _blank(value) -> bool:
     return value is None or str(value).strip() == ""
 
 
-def _cell(value) -> str:
+def _cell(value, *, multiline: bool = False) -> str:
+    """A cell as text, cleaned like any input at the edge (``core.text.clean_text``:
+    no bidi, zero-width or control characters)."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return clean_text(str(value), multiline=multiline)
 
 
 # ---- parsing values ---------------------------------------------------------------
@@ -386,7 +389,7 @@ def stations_import(*, actor, file_name: str, content: bytes, dry_run: bool = Fa
         pre_errors = []
         for key in ("name_en", "host_name", "description", "opened_on"):
             if key in mapping:
-                data[key] = _cell(get(key))
+                data[key] = _cell(get(key), multiline=key == "description")
         if "type" in mapping and _cell(get("type")):
             data["type"] = _type_value(_cell(get("type")))
         if "host_type" in mapping and _cell(get("host_type")):

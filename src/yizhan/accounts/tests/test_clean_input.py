@@ -105,3 +105,19 @@ def test_staff_display_name_api(client, tree):
                      "role": "grid_worker", "jurisdiction": tree.grid.code}, headers=bearer(root))
     assert resp.status_code == 201, resp.content
     assert User.objects.get(username="clerk1").display_name == "王芳"
+
+
+def test_station_import_cleans_names(tree):
+    """A spreadsheet is an edge too: names and keepers' names from an import are cleaned."""
+    from yizhan.stations.imports import stations_import
+    from yizhan.stations.models import Station
+    from yizhan.stations.tests.test_imports import HEADER, csv_bytes
+
+    admin = make_staff("street_admin", tree.street)
+    row = ["KX-009", f"东渚{SPOOF}驿站", "驿站", "石阳路\u200b 18 号", 31.34, 120.38, tree.community.code, "", "",
+           f"{SPOOF}站长", "13912345678", ""]
+    report = stations_import(actor=admin, file_name="s.csv", content=csv_bytes(HEADER, [row]))
+    assert report.ok, report.rows
+    station = Station.objects.get(code="KX-009")
+    assert (station.name, station.address) == ("东渚王芳驿站", "石阳路 18 号")
+    assert User.objects.get(phone="13912345678").display_name == "王芳站长"
