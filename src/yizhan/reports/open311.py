@@ -33,6 +33,7 @@ from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 
 from yizhan.core.errors import AppError
+from yizhan.core.text import clean_text
 from yizhan.core.tz import SHANGHAI
 from yizhan.reports.choices import CaseState, Clock
 from yizhan.reports.models import Case, CaseEvent, CasePhoto, Category
@@ -518,21 +519,21 @@ def _post_request(request, fmt):
     category = Category.objects.filter(code=code, active=True).first()
     if category is None:
         raise _bad(f"未知的 service_code：{code}", f"service_code not found: {code}")
-    address = str(params.get("address_string") or "").strip()
+    address = clean_text(str(params.get("address_string") or ""))
     lat, lng = params.get("lat"), params.get("long", params.get("lon", params.get("lng")))
     if lat in (None, "") and lng in (None, ""):
         if not address:
             raise _bad("须提供 lat 和 long，或 address_string",
                        "lat and long, or address_string, are required")
         lat, lng = _locate_address(address)
-    first, last = str(params.get("first_name") or "").strip(), str(params.get("last_name") or "").strip()
+    first, last = clean_text(str(params.get("first_name") or "")), clean_text(str(params.get("last_name") or ""))
     contact = {
         "name": " ".join(p for p in (first, last) if p),
         "phone": str(params.get("phone") or "").strip(),
         "email": str(params.get("email") or "").strip(),
     }
     photos = request.FILES.getlist("media") + request.FILES.getlist("media[]")
-    description = str(params.get("description") or "")
+    description = clean_text(str(params.get("description") or ""), multiline=True, strip=False)
     media_url = str(params.get("media_url") or "").strip()
     if media_url.startswith(("http://", "https://")) and len(media_url) <= 500:
         # not fetched (the server reaches no third-party host): kept as a link in the text

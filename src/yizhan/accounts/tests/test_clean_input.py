@@ -121,3 +121,24 @@ def test_station_import_cleans_names(tree):
     station = Station.objects.get(code="KX-009")
     assert (station.name, station.address) == ("东渚王芳驿站", "石阳路 18 号")
     assert User.objects.get(phone="13912345678").display_name == "王芳站长"
+
+
+def test_open311_post_cleans_texts(client, tree):
+    """Open311 clients post form fields past the ninja schemas: cleaned there too."""
+    from yizhan.reports.models import Case
+    from yizhan.reports.services.open311 import open311_client_create
+    from yizhan.reports.tests.factories import make_category, make_department
+
+    make_department(jurisdiction=tree.district, code="urban", name="城市管理局")
+    make_category("rubbish", name="暴露垃圾", handle_minutes=240)
+    make_staff("community_admin", tree.community)
+    _client, key = open311_client_create(actor=None, name="12345热线")
+    lat, lng = tree.point(tree.grid)
+    resp = client.post("/open311/v2/requests.json", {
+        "api_key": key, "service_code": "rubbish", "lat": lat, "long": lng,
+        "description": f"垃圾{SPOOF}没人收\r\n第二行", "first_name": f"{SPOOF}", "last_name": "李\u200b",
+        "address_string": "科学城\u202e大道 9 号", "phone": "13912345678"})
+    assert resp.status_code == 201, resp.content
+    case = Case.objects.get()
+    assert case.description == "垃圾王芳没人收\n第二行" and case.address == "科学城大道 9 号"
+    assert case.contact_name == "王芳 李"

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from yizhan.core.text import (
     BIDI,
+    OTHER_INVISIBLE,
     ZERO_WIDTH,
     CleanCharField,
     CleanStr,
@@ -56,7 +57,8 @@ def test_multi_line_keeps_newlines_and_tabs_only(value):
     assert not any(_bad(ch, multiline=True) for ch in out)
     assert "\r" not in out and clean_text(out, multiline=True) == out
     # Every visible character survives, in order.
-    visible = [ch for ch in value if not _bad(ch, multiline=True) and ch not in "\r\u2028\u2029\x85"]
+    visible = [ch for ch in value if not _bad(ch, multiline=True) and ch not in "\r\u2028\u2029\x85"
+               and ch not in OTHER_INVISIBLE and not "\U000e0000" <= ch <= "\U000e007f"]
     assert [ch for ch in out if not ch.isspace()] == [ch for ch in visible if not ch.isspace()]
 
 
