@@ -130,3 +130,57 @@ def outline() -> dict:
 def outline_forget() -> None:
     with _lock:
         _cache.update(stamp=None, data=None)
+
+
+# ------------------------------------------------------------------ getting there
+
+
+def navigation_links(*, lat: float, lng: float, name: str, address: str = "") -> list[dict]:
+    """Links that open a map app with directions to a point stored in WGS-84.
+
+    AutoNavi (Amap) and Apple Maps in China take GCJ-02, so the point is converted; Baidu
+    is told the coordinates are WGS-84 (``coord_type=wgs84``) and converts itself; a
+    ``geo:`` URI (RFC 5870) is WGS-84 by definition and lets Android pick any map app."""
+    from urllib.parse import quote, urlencode
+
+    from yizhan.core.geo import wgs84_to_gcj02
+
+    glat, glng = wgs84_to_gcj02(lat, lng)
+    label = name.replace(",", " ").replace("(", " ").replace(")", " ").strip()
+    return [
+        {"key": "amap", "url": "https://uri.amap.com/navigation?" + urlencode(
+            {"to": f"{glng:.6f},{glat:.6f},{label}", "coordinate": "gaode", "callnative": "1", "src": "yizhan"})},
+        {"key": "baidu", "url": "https://api.map.baidu.com/marker?" + urlencode(
+            {"location": f"{lat:.6f},{lng:.6f}", "title": name, "content": address or name, "coord_type": "wgs84",
+             "output": "html", "src": "yizhan"})},
+        {"key": "apple", "url": "https://maps.apple.com/?" + urlencode(
+            {"daddr": f"{glat:.6f},{glng:.6f}", "q": name})},
+        {"key": "geo", "url": f"geo:{lat:.6f},{lng:.6f}?q={lat:.6f},{lng:.6f}({quote(label)})"},
+    ]
+
+
+def tel_href(phone: str) -> str:
+    """``tel:`` link of a number as people write it ("0512-6661 2345" -> "tel:051266612345")."""
+    digits = "".join(ch for ch in (phone or "") if ch.isdigit() or ch == "+")
+    return f"tel:{digits}" if digits else ""
+
+
+def full_address(*, address: str, jurisdiction) -> str:
+    """The street address with the city, district and street in front unless it already
+    names them ("苏州市高新区科学城街道" + "科技路 1 号")."""
+    from yizhan.jurisdictions.models import Jurisdiction
+
+    if jurisdiction is None:
+        return address
+    codes = [c for c in (jurisdiction.path or "").split("/") if c]
+    nodes = {n.code: n for n in Jurisdiction.objects.filter(code__in=codes, level__in=("city", "district", "street"))
+             .only("code", "name")}
+    prefix = ""
+    for code in codes:
+        node = nodes.get(code)
+        if node is None:
+            continue
+        short = node.name.split("（")[0].split("(")[0].strip()
+        if short and short not in address and short not in prefix:
+            prefix += short
+    return prefix + address

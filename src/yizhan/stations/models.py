@@ -22,6 +22,11 @@ class Station(TimeStampedModel):
     host_type = models.CharField(max_length=16, choices=HostType.choices, default=HostType.COMMUNITY)
     host_name = models.CharField(max_length=120, blank=True)
     address = models.CharField(max_length=200)
+    public_phone = models.CharField(
+        max_length=32, blank=True,
+        help_text="The station's public contact number (a landline or service line), shown and callable "
+                  "on the station page; keepers' own phones stay masked",
+    )
     lat = models.FloatField()
     lng = models.FloatField()
     cell = models.CharField(max_length=16, db_index=True, editable=False, help_text="H3 res-8 cell")

@@ -176,6 +176,24 @@ def _resolve_hub(value, *, self_code: str | None = None):
     return hub
 
 
+PUBLIC_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]*[0-9]$")
+
+
+def clean_public_phone(value) -> str:
+    """A station's public number as people write it ("0512-6661 2345", "12345", "+86 400 800 1234"):
+    digits with spaces, hyphens, brackets and a leading +; 5 to 20 digits. Empty is fine."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return ""
+    digits = sum(ch.isdigit() for ch in text)
+    if len(text) > 32 or not PUBLIC_PHONE_RE.match(text) or not 5 <= digits <= 20:
+        raise E.InvalidStationField(
+            Message("请填写有效的联系电话，如 0512-66612345", "Enter a valid contact number, e.g. 0512-66612345"),
+            code="invalid_phone", field="public_phone",
+        )
+    return text
+
+
 FIELD_CLEANERS = {
     "name": lambda v: _text(v, field="name", limit=100, required=True, label=Message("名称", "name")),
     "name_en": lambda v: _text(v, field="name_en", limit=150),
@@ -185,6 +203,7 @@ FIELD_CLEANERS = {
                                          error_code="invalid_host_type", what=Message("主办方类型", "host type")),
     "host_name": lambda v: _text(v, field="host_name", limit=120),
     "address": lambda v: _text(v, field="address", limit=200, required=True, label=Message("地址", "address")),
+    "public_phone": lambda v: clean_public_phone(v),
     "amenities": clean_amenities,
     "hours": clean_hours,
     "description": lambda v: _text(v, field="description", limit=2000),

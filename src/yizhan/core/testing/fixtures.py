@@ -64,3 +64,5 @@ def _static_from_source(settings, tmp_path_factory):
     empty = tmp_path_factory.getbasetemp() / "no-staticfiles"
     empty.mkdir(exist_ok=True)
     settings.STATIC_ROOT = str(empty)
+    # and the browser never asks a real tile server (map tests set one and route it)
+    settings.YIZHAN_TILE_URL = ""

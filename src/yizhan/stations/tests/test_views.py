@@ -566,7 +566,7 @@ def test_finder_page_weighs_under_200_kb_gzipped_and_links_only_local_files(clie
     html = client.get("/", {"lat": world.lat, "lng": world.lng}).content
     refs = set(re.findall(r'(?:src|href)="(/static/[^"#?]+)', html.decode()))
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html.decode())
-    assert any(r.endswith("leaflet.js") for r in refs) and any(r.endswith("stations/icons.svg") for r in refs)
+    assert any(r.endswith("leaflet.js") for r in refs) and any(r.endswith("/static/icons.svg") for r in refs)
     total = len(gzip.compress(html))
     for ref in sorted(refs):
         path = finders.find(ref.removeprefix("/static/"))
