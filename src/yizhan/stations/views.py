@@ -201,12 +201,23 @@ def detail(request, code):
         "info": info,
         "amenities": amenity_list(info.get("amenities", station.amenities)),
         "review_form": f.ReviewForm(),
+        **_getting_there(station),
         "map_config": _map_config(markers=_markers([{"code": station.code, "name": station.name,
                                                       "lat": station.lat, "lng": station.lng,
                                                       "open_now": _open_now(info)}]),
                                   center=[station.lat, station.lng], zoom=16),
     }
     return render(request, "stations/detail.html", ctx)
+
+
+def _getting_there(station) -> dict:
+    """The station page's full address, callable public number and map-app links."""
+    return {
+        "full_address": maps.full_address(address=station.address, jurisdiction=station.jurisdiction),
+        "public_tel": maps.tel_href(station.public_phone),
+        "navigation": maps.navigation_links(lat=station.lat, lng=station.lng, name=station.name,
+                                            address=station.address),
+    }
 
 
 def _open_now(info) -> bool:
@@ -234,7 +245,7 @@ def review(request, code):
     info = selectors.station_public_detail(station=station)
     for r in info.get("condition_reports", []):
         r["ago"] = ago(r.get("created_at"))
-    ctx = {"station": station, "info": info, "review_form": form,
+    ctx = {"station": station, "info": info, "review_form": form, **_getting_there(station),
            "amenities": amenity_list(info.get("amenities", station.amenities)),
            "map_config": _map_config(center=[station.lat, station.lng], zoom=16,
                                      markers=_markers([{"code": station.code, "name": station.name,
@@ -517,7 +528,7 @@ def manage_list(request):
 
 
 def _station_data(cd: dict) -> dict:
-    keys = ("code", "name", "name_en", "type", "host_type", "host_name", "address", "lat", "lng",
+    keys = ("code", "name", "name_en", "type", "host_type", "host_name", "address", "public_phone", "lat", "lng",
             "amenities", "description", "opened_on", "hours", "jurisdiction", "hub")
     data = {k: cd.get(k) for k in keys}
     data["hub"] = data["hub"] or None
@@ -593,7 +604,8 @@ def manage_edit(request, code=None):
             initial = {
                 "code": station.code, "name": station.name, "name_en": station.name_en,
                 "type": station.type, "host_type": station.host_type, "host_name": station.host_name,
-                "address": station.address, "lat": station.lat, "lng": station.lng,
+                "address": station.address, "public_phone": station.public_phone,
+                "lat": station.lat, "lng": station.lng,
                 "jurisdiction": station.jurisdiction.code,
                 "hub": station.hub.code if station.hub_id else "",
                 "amenities": station.amenities, "description": station.description,
