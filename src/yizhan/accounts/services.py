@@ -540,6 +540,25 @@ EXPORT_HOOKS: list = []
 DELETION_HOOKS: list = []
 
 
+def _end_sessions(user) -> int:
+    """Delete every stored session logged in as ``user`` (their other devices): a
+    session row names the account it belongs to."""
+    from importlib import import_module
+
+    if settings.SESSION_ENGINE not in ("django.contrib.sessions.backends.db",
+                                       "django.contrib.sessions.backends.cached_db"):
+        return 0  # signed-cookie or cache sessions: nothing stored here to look through
+    from django.contrib.sessions.models import Session
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=_now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            store(session_key=session.session_key).delete()
+            ended += 1
+    return ended
+
+
 @dataclass
 class DeletionResult:
     user_id: int
@@ -581,6 +600,7 @@ def account_delete(*, actor, user: User) -> DeletionResult:
         core_privacy.erase(user, needles=needles, own_objects=own_objects)
         user.groups.clear()
         user.user_permissions.clear()
+        _end_sessions(user)
         now = _now()
         user.username = f"deleted_{user.pk}"
         user.phone = None

@@ -19,7 +19,6 @@ from yizhan.core.notifications import notify
 from yizhan.core.privacy import DELETED_LABEL, identifiers, scrub
 from yizhan.core.testing.factories import (
     DEFAULT_PASSWORD,
-    make_jurisdiction_tree,
     make_staff,
     make_superuser,
     make_worker,
@@ -32,11 +31,6 @@ from yizhan.core.testing.privacy import (
 )
 
 PHONE = "13812345678"
-
-
-@pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
 
 
 @override_settings(YIZHAN_NOTIFY_CHANNELS=("console", "sms"), YIZHAN_NOTIFY_ENQUEUE=False)
@@ -145,3 +139,23 @@ def test_every_app_with_personal_rows_has_an_erasure_hook(db):
         module = importlib.import_module(f"{apps.get_app_config(label).name}.privacy")
         assert module.erase in hooks, label
         assert callable(getattr(module, "EXPORTS", None) and module.EXPORTS[0]), label
+
+
+def test_delete_ends_the_sessions_on_other_devices(client, tree):
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    worker = make_worker(PHONE)
+    phone = Client()
+    phone.force_login(worker)
+    client.force_login(worker)
+    other = make_worker()
+    Client().force_login(other)
+
+    def sessions_of(user):
+        return [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk)]
+
+    assert len(sessions_of(worker)) == 2
+    assert client.delete("/api/v1/accounts/me").status_code == 204
+    assert sessions_of(worker) == [] and len(sessions_of(other)) == 1
+    assert phone.get("/api/v1/accounts/me").status_code == 401
