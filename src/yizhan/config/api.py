@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from yizhan.core.api_auth import api_auth
+from yizhan.core.api_docs import VendoredSwagger
 from yizhan.core.api_errors import install_error_handlers, render_error  # noqa: F401
 from yizhan.core.manifest import api_mounts, resolve
 
@@ -13,6 +14,7 @@ api = NinjaAPI(
     '`{"code", "message": {"zh", "en"}, "field"}`.',
     urls_namespace="api",
     auth=api_auth,
+    docs=VendoredSwagger(),  # Swagger UI from static/vendor/swagger-ui, no CDN
 )
 install_error_handlers(api)
 
