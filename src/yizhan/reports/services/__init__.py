@@ -3,7 +3,7 @@
     from yizhan.reports import services
     services.case_submit(actor=..., ...)
 
-cases.py    submitting, the workflow transitions, photos, supporters, clocks
+cases/      submitting, the workflow transitions, photos, who is told, clocks (a package)
 setup.py    taxonomy, categories, working calendar, departments, duty roster, reply templates
 open311.py  Open311 client keys
 """
