@@ -8,13 +8,10 @@ _ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("yizhan_client_
 
 
 def client_ip(request) -> str | None:
-    # Behind a trusted proxy set YIZHAN_TRUST_X_FORWARDED_FOR=1.
-    from django.conf import settings
-
-    if getattr(settings, "YIZHAN_TRUST_X_FORWARDED_FOR", False):
-        fwd = request.META.get("HTTP_X_FORWARDED_FOR")
-        if fwd:
-            return fwd.split(",")[0].strip()
+    """The peer's address. Behind a reverse proxy, ``YIZHAN_TRUSTED_PROXIES`` lets the
+    server (uvicorn, ``yizhan web``) take the client from that proxy's X-Forwarded-For
+    before Django sees the request; a header is never read here, so a client cannot pick
+    the address the audit log and the per-IP limits see."""
     return request.META.get("REMOTE_ADDR")
 
 
