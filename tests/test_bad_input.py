@@ -205,3 +205,12 @@ def test_pages_answer_a_clean_400_not_a_500(client):
     resp = client.post("/accounts/login/", {"username": "a\x00", "password": "x"})
     assert resp.status_code == 400
     assert rows() == before
+
+
+def test_an_api_url_nothing_answers_is_a_json_404_and_a_wrong_method_a_json_405(client):
+    assert_error(client.get(f"{API}/needs/wishes/not-a-number"), 404, "not_found")
+    assert_error(client.get(f"{API}/no/such/thing"), 404, "not_found")
+    resp = client.put(f"{API}/needs/categories")
+    assert_error(resp, 405, "method_not_allowed")
+    assert "GET" in resp["Allow"]
+    assert client.get("/no/such/page/").status_code == 404  # pages keep Django's 404 page

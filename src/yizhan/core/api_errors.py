@@ -163,7 +163,7 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid input (`field` names it)",
     401: "Not logged in",
     403: "Not allowed, or outside your jurisdiction",
-    404: "Not found",
+    404: "Not found (named in the path, the query or the body)",
     409: "Conflicts with the current state",
     413: "Request body over the upload limit",
     429: "Too many attempts",
@@ -173,15 +173,16 @@ ERROR_DESCRIPTIONS = {
 
 def error_codes_for(method: str, op: dict, *, login: bool) -> set[int]:
     """The error statuses an operation can answer: 400 and 500 always; 401/403 when it needs a
-    login; 404 when it names something in its path; 409 and 413 when it writes."""
+    login; 404 when it names something in its path or its body; 409 and 413 when it writes."""
     codes = {400, 500}
     if login or op.get("security"):
         codes |= {401, 403}
-    if any(p.get("in") == "path" for p in op.get("parameters", [])):
+    writes_body = bool(op.get("requestBody")) or method in ("post", "put", "patch")
+    if writes_body or any(p.get("in") == "path" for p in op.get("parameters", [])):
         codes.add(404)
     if method in ("post", "put", "patch", "delete"):
         codes.add(409)
-    if op.get("requestBody") or method in ("post", "put", "patch"):
+    if writes_body:
         codes.add(413)
     return codes
 

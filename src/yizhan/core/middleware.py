@@ -65,6 +65,10 @@ def _bad_json_path(value, path: str = "") -> str | None:
     return None
 
 
+def _is_api(request) -> bool:
+    return request.path_info.startswith("/api/")
+
+
 class RequestGuardMiddleware:
     """Refuses, before any view runs, what would otherwise reach the database and fail there:
     a NUL byte or a lone surrogate in the path, a query parameter, a header, a form field or a
@@ -79,7 +83,25 @@ class RequestGuardMiddleware:
         error = self._check(request)
         if error is not None:
             return self._refuse(request, error)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code in (404, 405) and _is_api(request) and not response.get(
+                "Content-Type", "").startswith("application/json"):
+            response = self._api_miss(request, response)
+        return response
+
+    @staticmethod
+    def _api_miss(request, response):
+        """An API URL Django's resolver or ninja's method check refused: the error shape, not HTML."""
+        from yizhan.core.api_errors import render_error
+        from yizhan.core.errors import AppError, NotFound
+
+        if response.status_code == 404:
+            return render_error(request, NotFound())
+        err = AppError(("不支持该请求方法", "Method not allowed"), code="method_not_allowed", status=405)
+        out = render_error(request, err)
+        if response.has_header("Allow"):
+            out["Allow"] = response["Allow"]
+        return out
 
     @staticmethod
     def _check(request):
@@ -124,7 +146,7 @@ class RequestGuardMiddleware:
 
     @staticmethod
     def _refuse(request, error):
-        if request.path_info.startswith("/api/") or request.path_info.startswith("/open311/"):
+        if _is_api(request) or request.path_info.startswith("/open311/"):
             from yizhan.core.api_errors import render_error
 
             return render_error(request, error)

@@ -33,7 +33,8 @@ def staff_dict(node, *, boundary: bool) -> dict:
     return d
 
 
-@router.get("/", auth=None, response=JurisdictionListOut, summary="The tree: scoped details for staff, names for everyone")
+@router.get("/", auth=None, response=JurisdictionListOut, openapi_extra={"x-errors": [404]},  # unknown root
+            summary="The tree: scoped details for staff, names for everyone")
 def jurisdiction_list(request, root: str | None = None, level: str | None = None, boundary: bool = False):
     user = optional_user(request)
     staff = user is not None and (user.is_superuser or has_perm_anywhere(user, "jurisdictions.view"))
