@@ -208,7 +208,7 @@ def _running(worker_id: str, started_ago: float, attempts: int = 1) -> DBTaskRes
     return row
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the real worker loop closes connections between tasks
 def test_a_task_of_a_dead_worker_is_queued_again_after_its_lease(lease, settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     dead = _running("dead-worker", started_ago=61)
