@@ -125,3 +125,149 @@ def test_finder_page_transfers_under_200_kb_compressed(client):
         body = b"".join(asset.streaming_content) if asset.streaming else asset.content
         total += len(gzip.compress(body))
     assert total < 200 * 1024, f"finder transfers {total / 1024:.0f} KB compressed"
+
+
+# ---------------------------------------------------------------- page weight, as served
+
+
+def _pages() -> list[tuple[str, str | None]]:
+    """(url, who) for every HTML page of the product, filled from the demo district.
+    ``who`` is a username, the demo worker's phone or None (anonymous)."""
+    from yizhan.demo.services import DEMO_WORKER_PHONE
+    from yizhan.jurisdictions.models import Jurisdiction
+    from yizhan.needs.models import Forum, Need, Suggestion
+    from yizhan.reports.models import Department, ReplyTemplate
+    from yizhan.stations.models import Station
+    from yizhan.stations.qr import qr_token_for
+
+    station = Station.objects.filter(code="ST-SZ-0001").first() or Station.objects.order_by("code").first()
+    from yizhan.reports.selectors.cases import case_public_list
+
+    public_case = case_public_list().order_by("id").first()
+    district = Jurisdiction.objects.filter(code="SZ-GX").first()
+    worker, admin, keeper = DEMO_WORKER_PHONE, "admin", "demo-keeper-st-sz-0001"
+    pages = [
+        # public
+        ("/", None), (f"/?lat={station.lat}&lng={station.lng}", None), (f"/stations/{station.code}/", None),
+        ("/accounts/login/", None), ("/accounts/otp/", None), ("/reports/", None),
+        (f"/reports/c/{public_case.number}/", None), ("/needs/", None), ("/needs/track/", None),
+        # a worker
+        ("/accounts/me/", worker), ("/inbox/", worker), ("/inbox/settings/", worker), ("/reports/new/", worker),
+        ("/reports/mine/", worker), ("/needs/wishes/new/", worker), ("/needs/suggest/", worker),
+        ("/needs/mine/", worker), (f"/c/{qr_token_for(station=station)}/", worker),
+        # staff
+        ("/keeper/", keeper), (f"/keeper/stations/{station.code}/", keeper), (f"/keeper/stations/{station.code}/qr/", keeper),
+        ("/manage/stations/", admin), ("/manage/stations/new/", admin), (f"/manage/stations/{station.code}/edit/", admin),
+        ("/manage/import/", admin), (f"/manage/coverage/?jurisdiction={district.code}&mode=walk", admin),
+        ("/audit/", admin), ("/accounts/tokens/", admin), ("/work/", "demo-grid-sz-gx-dz-c02-g03"),
+        (f"/work/c/{public_case.number}/", admin), ("/dispatch/", admin), (f"/dispatch/c/{public_case.number}/", admin),
+        ("/dispatch/figures/", admin), ("/dispatch/settings/", admin), ("/dispatch/settings/categories/", admin),
+        ("/dispatch/settings/categories/manhole_cover/", admin), ("/dispatch/settings/calendar/", admin),
+        ("/dispatch/settings/departments/", admin), ("/dispatch/settings/duty/", admin),
+        ("/dispatch/settings/templates/", admin), ("/needs/staff/", admin), ("/needs/staff/forums/new/", admin),
+    ]
+    for model, url in ((Department, "/dispatch/settings/departments/{}/"), (ReplyTemplate, "/dispatch/settings/templates/{}/"),
+                       (Suggestion, "/needs/staff/suggestions/{}/"), (Forum, "/needs/staff/forums/{}/"),
+                       (Need, "/needs/staff/needs/{}/")):
+        obj = model.objects.order_by("pk").first()
+        if obj is not None:
+            pages.append((url.format(obj.pk), admin))
+    return pages
+
+
+class _ServedAsMakeRun:
+    """The app in a thread on 127.0.0.1 with ``make run``'s static set-up: DEBUG on,
+    collectstatic done, WhiteNoise in front (no test static handler)."""
+
+    def __init__(self):
+        from django.db import connections
+        from django.test.testcases import LiveServerThread
+
+        self.shared = [c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()]
+        for conn in self.shared:
+            conn.inc_thread_sharing()
+        self.thread = LiveServerThread("127.0.0.1", lambda handler: handler,
+                                       connections_override={c.alias: c for c in self.shared}, port=0)
+        self.thread.daemon = True
+        self.thread.start()
+        self.thread.is_ready.wait()
+        if self.thread.error:
+            raise self.thread.error
+        self.url = f"http://127.0.0.1:{self.thread.port}"
+
+    def stop(self):
+        self.thread.terminate()
+        for conn in self.shared:
+            conn.dec_thread_sharing()
+
+
+def _session_cookie(who: str) -> str:
+    from django.test import Client
+
+    from yizhan.accounts.models import User
+
+    user = User.objects.get(phone=who) if who.isdigit() else User.objects.get(username=who)
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_every_page_downloads_under_200_kb_from_a_server_set_up_as_make_run(
+        settings, tmp_path, browser):
+    """What a phone really downloads on a cold cache: the page, its CSS, scripts, sprite,
+    favicon, images and what its scripts fetch, gzip-compressed on the wire, map tiles
+    aside; static files hashed and cached for a year. /api/v1/docs (Swagger UI, for
+    developers) is the one page left out."""
+    from yizhan.core.staticfiles import collect
+    from yizhan.demo.services import demo_load
+
+    settings.DEBUG = True  # make run
+    settings.STATIC_ROOT = str(tmp_path / "staticfiles")
+    collect()
+    demo_load()
+    pages = _pages()
+    server = _ServedAsMakeRun()
+    weights, problems = {}, []
+    try:
+        for url, who in pages:
+            context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
+            if who:
+                context.add_cookies([{"name": "sessionid", "value": _session_cookie(who), "url": server.url}])
+            page = context.new_page()
+            page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())  # tiles, if any
+            done: list = []
+
+            def finished(req, done=done):
+                done.append(req)
+
+            page.on("requestfinished", finished)
+            resp = page.goto(server.url + url, wait_until="load")
+            assert resp is not None and resp.status == 200, (url, who, resp and resp.status)
+            page.wait_for_load_state("networkidle")
+            total = 0
+            for req in done:
+                sizes = req.sizes()
+                total += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+                r = req.response()
+                path = req.url.removeprefix(server.url)
+                if r is None or not path.startswith("/static/"):
+                    continue
+                headers = r.headers
+                if re.search(r"\.[0-9a-f]{12}\.\w+$", path.split("?")[0]) is None:
+                    problems.append(f"{url}: {path} is not a hashed name")
+                elif "immutable" not in headers.get("cache-control", ""):
+                    problems.append(f"{url}: {path} cache-control {headers.get('cache-control')!r}")
+                if path.endswith((".js", ".css", ".svg")) and sizes["responseBodySize"] > 1024 \
+                        and headers.get("content-encoding") not in ("gzip", "br"):
+                    problems.append(f"{url}: {path} sent uncompressed ({sizes['responseBodySize']} B)")
+            weights[url] = total
+            context.close()
+    finally:
+        server.stop()
+    report = "\n".join(f"{w / 1024:6.1f} KB  {u}" for u, w in sorted(weights.items(), key=lambda x: -x[1]))
+    print("\npage weights as served by make run:\n" + report)
+    assert not problems, "\n".join(sorted(set(problems)))
+    heavy = {u: w for u, w in weights.items() if w >= 200 * 1024}
+    assert not heavy, report
