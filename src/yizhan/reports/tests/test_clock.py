@@ -185,7 +185,9 @@ def test_escalation_while_dispatched_tells_handlers_and_department_leads(clock, 
     svc.case_accept(actor=admin, case=case)
     svc.case_dispatch(actor=admin, case=case, department=dept)
     handler = make_handler(dept)
-    clock.set(sh(2026, 11, 24, 9, 0))  # handle limit 240 from 09:00 Monday: due 14:30 Monday
+    # handle limit 240 from 09:00 Monday: due 14:30 Monday; Tuesday 08:50 is 230 working minutes
+    # late, still level 1 (at 09:00, one full stage late, the case is due for level 2 at once)
+    clock.set(sh(2026, 11, 24, 8, 50))
     result = svc.case_clocks_check()
     assert result["escalated"] == 1
     assert Notification.objects.filter(user=lead, kind="case_escalated").count() == 1

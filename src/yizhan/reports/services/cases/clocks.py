@@ -8,6 +8,7 @@ import threading
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from yizhan.core.errors import Message
@@ -15,7 +16,7 @@ from yizhan.jurisdictions.selectors import codes_deepest_first as _codes_deepest
 from yizhan.reports import calendar as cal
 from yizhan.reports import routing, workflow
 from yizhan.reports.choices import Clock
-from yizhan.reports.models import OPEN_STATES, Case
+from yizhan.reports.models import OPEN_STATES, Case, CaseEvent
 from yizhan.reports.services.cases.audience import _stage_owners, _supervisors, _tell
 from yizhan.reports.services.cases.common import A, S, _console_url, _effective, _lock, _staff_url
 
@@ -27,8 +28,9 @@ def _spec(case: Case):
 
 
 def _clock_of(case: Case) -> str:
-    """The clock of the case's current stage (``workflow.stage_is_natural``: hazard and
-    urgent categories accept and dispatch on natural time)."""
+    """The clock of the case's current stage (``workflow.stage_is_natural``: urgent and
+    emergency categories run every stage on natural time, other hazards their accept and
+    dispatch stages)."""
     cat = _effective(case)
     natural = workflow.stage_is_natural(
         case.state, clock=cat.clock, is_hazard=cat.is_hazard,
@@ -68,12 +70,36 @@ def _restarts_clock(from_state: str, to_state: str, action: str) -> bool:
 
 
 # ---- the clocks (scheduler job) ------------------------------------------------------
+#
+# Escalation (超时升级), as the scheduler runs it every minute (``case_clocks_check``):
+# * Level n is due when the stage is n-1 full stage limits past its deadline, counted on
+#   the stage's own clock (working minutes on the district calendar, or natural minutes):
+#   level 1 at the deadline, level 2 one stage limit later, and so on.
+# * Level n is the n-th ancestor of the case's node (a grid case: 1 community, 2 street,
+#   3 district, 4 city) and never above the root: ``_top_level``.
+# * A case whose due level is several levels above its current one (the scheduler was
+#   down, the demo was just loaded) goes there in one step: one message to each person of
+#   the levels passed, never one level a minute.
+# * At the top the case stays there; its top's people are reminded once per stage limit,
+#   but never more often than every ``REMIND_MIN_MINUTES`` of the stage's clock.
+# * A working-time stage neither escalates nor reminds while its clock is paused (nights,
+#   weekends, holidays): what became due at 18:00 is sent at 08:30 the next working day.
+# * The stage's owners hear "overdue" once per deadline (``overdue_at``).
 
-# (case id, stage start, stage due) -> the instant 80 % of the stage's time is used.
-# The scheduler is one long-lived process, so each stage's warning instant is worked
-# out on the calendar once, not every minute.
+REMIND_MIN_MINUTES = 240
+
+# (case id, stage start, stage due[, level / last reminder]) -> the instant of the next
+# warning, level or reminder. The scheduler is one long-lived process, so each instant is
+# worked out on the calendar once, not every minute.
 _warn_memo: dict[tuple, datetime] = {}
 _memo_lock = threading.Lock()
+
+
+def _memo_put(key: tuple, value: datetime) -> None:
+    with _memo_lock:
+        if len(_warn_memo) > 200_000:
+            _warn_memo.clear()
+        _warn_memo[key] = value
 
 
 def _stage_minutes(case: Case, spec) -> float:
@@ -85,27 +111,48 @@ def _stage_minutes(case: Case, spec) -> float:
         return (case.stage_due_at - case.stage_started_at).total_seconds() / 60
 
 
+def _minutes_since(case: Case, spec, start: datetime, now: datetime) -> float:
+    """(Working) minutes from ``start`` to ``now`` on the stage's clock."""
+    try:
+        return cal.working_minutes_between(spec=spec, start=start, end=now, clock=_clock_of(case))
+    except ValueError:
+        return (now - start).total_seconds() / 60
+
+
+def _clock_runs(case: Case, spec, now: datetime) -> bool:
+    """Whether the stage's clock is running at ``now`` (always, on natural time)."""
+    return _clock_of(case) == Clock.NATURAL or cal.is_working_time(spec=spec, at=now)
+
+
 def _warn_at(case: Case, spec) -> datetime:
     key = (case.pk, case.stage_started_at, case.stage_due_at)
     hit = _warn_memo.get(key)
     if hit is None:
         total = _stage_minutes(case, spec)
         hit = _deadline(case, case.stage_started_at, max(0.0, total * WARN_SHARE), spec)
-        with _memo_lock:
-            if len(_warn_memo) > 200_000:
-                _warn_memo.clear()
-            _warn_memo[key] = hit
+        _memo_put(key, hit)
     return hit
+
+
+def _top_level(case: Case) -> int:
+    """The highest escalation level: the root of the case's tree (4 for a grid case:
+    grid, community, street, district, city), at least 1."""
+    return max(1, len(_codes_deepest_first(case.jurisdiction.path)) - 1)
+
+
+def _escalation_chain(case: Case) -> list:
+    """The case's node and its ancestors, the node first: level n is ``chain[n]``."""
+    from yizhan.jurisdictions.models import Jurisdiction
+
+    codes = _codes_deepest_first(case.jurisdiction.path)
+    nodes = {n.code: n for n in Jurisdiction.objects.filter(code__in=codes)}
+    return [nodes[c] for c in codes if c in nodes]
 
 
 def _escalation_target(case: Case, level: int):
     """Level 1 is the parent of the case's node (for a grid case: its community), level
     2 the next one up, ...; capped at the root."""
-    from yizhan.jurisdictions.models import Jurisdiction
-
-    codes = _codes_deepest_first(case.jurisdiction.path)
-    nodes = {n.code: n for n in Jurisdiction.objects.filter(code__in=codes)}
-    chain = [nodes[c] for c in codes if c in nodes]
+    chain = _escalation_chain(case)
     return chain[min(max(1, level), len(chain) - 1)]
 
 
@@ -127,22 +174,45 @@ def _warn(case_id: int, now: datetime) -> bool:
     return True
 
 
-def _next_escalation_at(case: Case, spec) -> datetime:
-    """When the case reaches its next escalation level: the deadline for level 1, one
-    more full stage (in the stage's clock) for each level after that."""
-    if case.escalation_level <= 0:
+def _remind_minutes(stage: float) -> float:
+    return max(stage, float(REMIND_MIN_MINUTES))
+
+
+def _last_escalation_at(case: Case) -> datetime | None:
+    """When the case last escalated (or was reminded) in its current stage."""
+    return CaseEvent.objects.filter(case_id=case.pk, action=A.ESCALATE, at__gte=case.stage_started_at).aggregate(
+        at=Max("at"))["at"]
+
+
+def _next_escalation_at(case: Case, spec, last_at: datetime | None = None) -> datetime:
+    """When the case is next due to move: the deadline for level 1, one more full stage
+    (in the stage's clock) for each level after that, and at the top, the next reminder
+    (``last_at``: its last escalation in this stage)."""
+    level = case.escalation_level
+    if level <= 0:
         return case.stage_due_at
-    key = ("esc", case.pk, case.stage_started_at, case.stage_due_at, case.escalation_level)
+    top = _top_level(case)
+    if level >= top:
+        if last_at is None or last_at < case.stage_started_at:
+            return case.stage_due_at  # nothing recorded for this stage: let _escalate look
+        key = ("remind", case.pk, case.stage_started_at, case.stage_due_at, last_at)
+        hit = _warn_memo.get(key)
+        if hit is None:
+            hit = _deadline(case, last_at, _remind_minutes(max(1.0, _stage_minutes(case, spec))), spec)
+            _memo_put(key, hit)
+        return hit
+    key = ("esc", case.pk, case.stage_started_at, case.stage_due_at, level)
     hit = _warn_memo.get(key)
     if hit is None:
         stage = max(1.0, _stage_minutes(case, spec))
-        hit = _deadline(case, case.stage_due_at, stage * case.escalation_level, spec)
-        with _memo_lock:
-            _warn_memo[key] = hit
+        hit = _deadline(case, case.stage_due_at, stage * level, spec)
+        _memo_put(key, hit)
     return hit
 
 
 def _escalate(case_id: int, now: datetime) -> bool:
+    """Move an overdue case to the level it is due for, or remind its top; see above.
+    Re-checked under the row lock, so two schedulers cannot both send."""
     # the engine restarts clocks (imports this module): imported here to break the cycle
     from yizhan.reports.services.cases.transitions import _transition
 
@@ -151,18 +221,28 @@ def _escalate(case_id: int, now: datetime) -> bool:
         if c.state not in OPEN_STATES or c.stage_due_at is None or c.stage_due_at > now:
             return False
         spec = _spec(c)
-        stage = max(1.0, _stage_minutes(c, spec))
-        try:
-            late = cal.working_minutes_between(spec=spec, start=c.stage_due_at, end=now, clock=_clock_of(c))
-        except ValueError:
-            late = (now - c.stage_due_at).total_seconds() / 60
-        # one level when the deadline passes, one more each time another full stage passes
-        due_level = 1 + int(late // stage)
-        if c.escalation_level >= due_level:
+        if not _clock_runs(c, spec, now):
             return False
-        level = c.escalation_level + 1
-        node = _escalation_target(c, level)
+        stage = max(1.0, _stage_minutes(c, spec))
+        late = _minutes_since(c, spec, c.stage_due_at, now)
+        chain = _escalation_chain(c)
+        top = max(1, len(chain) - 1)
+        was = min(c.escalation_level, top)  # rows escalated past the root before this rule
+        # one level at the deadline, one more each time another full stage passes; never above the root
+        due_level = min(top, 1 + int(max(0.0, late) // stage))
+        if due_level > was:
+            level, reminder = due_level, False
+        elif was >= top:
+            last_at = _last_escalation_at(c)
+            if last_at is not None and _minutes_since(c, spec, last_at, now) < _remind_minutes(stage):
+                return False
+            level, reminder = top, True
+        else:
+            return False
+        node = chain[min(level, len(chain) - 1)]
         first = c.overdue_at is None
+        # who hears of it: the people of every level passed (each once), or the top's on a reminder
+        passed = [chain[min(n, len(chain) - 1)] for n in range(level if reminder else was + 1, level + 1)]
 
         def apply(case, step):
             case.overdue_at = case.overdue_at or now
@@ -170,34 +250,47 @@ def _escalate(case_id: int, now: datetime) -> bool:
             case.escalation_level = level
             case.escalated_to = node
             step.data.update({"level": level, "to": node.code, "to_name": node.name})
-            title = Message(f"工单超时升级（{level} 级）：{case.number}",
-                            f"Overdue case escalated (level {level}): {case.number}")
+            if reminder:
+                step.data["reminder"] = True
+                title = Message(f"超时提醒（已至最高级 {level} 级）：{case.number}",
+                                f"Still overdue at the top (level {level}): {case.number}")
+            else:
+                title = Message(f"工单超时升级（{level} 级）：{case.number}",
+                                f"Overdue case escalated (level {level}): {case.number}")
             body = Message(f"{case.category.name}，已升级至{node.name}",
                            f"{case.category.name_en or case.category.name}, escalated to {node.name_en or node.name}")
-            step.tell.append((_supervisors(case, node), "case_escalated", title, body, _console_url(case)))
+            users = [u for n in passed for u in _supervisors(case, n)]
+            step.tell.append((users, "case_escalated", title, body, _console_url(case)))
             if first:
                 step.tell.append((_stage_owners(case), "case_overdue",
                                   Message(f"工单已超时：{case.number}", f"Case overdue: {case.number}"),
                                   None, _staff_url(case)))
 
-        _transition(actor=None, case=c, action=A.ESCALATE, system=True, apply=apply, lock=False,
-                    note=f"超时升级（{level} 级）至{node.name} (escalated to {node.name_en or node.name})")
+        if reminder:
+            note = f"超时提醒：仍在{node.name}（{level} 级，最高级） (reminder: still at {node.name_en or node.name})"
+        else:
+            note = f"超时升级（{level} 级）至{node.name} (escalated to {node.name_en or node.name})"
+        _transition(actor=None, case=c, action=A.ESCALATE, system=True, apply=apply, lock=False, note=note)
     return True
 
 
 def case_clocks_check(*, now: datetime | None = None) -> dict:
-    """Warn at 80 % of a stage, escalate when overdue (and again each further full
-    stage). Idempotent: each case row is re-checked under its lock."""
+    """Warn at 80 % of a stage, escalate when overdue (one level per further full stage,
+    up to the root), remind at the top; see above. Idempotent: each case row is
+    re-checked under its lock."""
+    from yizhan.reports.selectors.setup import OVERRIDE_FIELDS
+
     now = now or timezone.now()
     warned = escalated = 0
-    fields = ("pk", "state", "urgency", "stage_started_at", "stage_due_at", "escalation_level", "category__clock",
-              "category__is_hazard", "category__urgency",
+    fields = ("pk", "state", "urgency", "stage_started_at", "stage_due_at", "escalation_level", "category__code",
+              "category__is_hazard", *(f"category__{f}" for f in OVERRIDE_FIELDS),
               "jurisdiction__path", "jurisdiction__code")
     open_q = (
         Case.objects.filter(state__in=OPEN_STATES, stage_due_at__isnull=False, stage_started_at__isnull=False)
         .select_related("category", "jurisdiction").only(*fields)
     )
     specs: dict[str, object] = {}
+    running: dict[str, bool] = {}
 
     def spec_of(case):
         spec = specs.get(case.jurisdiction.path)
@@ -205,11 +298,28 @@ def case_clocks_check(*, now: datetime | None = None) -> dict:
             spec = specs[case.jurisdiction.path] = _spec(case)
         return spec
 
-    overdue = 0
-    # overdue cases: only those whose next level is due are locked and escalated
-    for case in open_q.filter(stage_due_at__lte=now).order_by("stage_due_at").iterator(chunk_size=500):
-        overdue += 1
-        if _next_escalation_at(case, spec_of(case)) <= now:
+    def clock_runs(case):
+        if _clock_of(case) == Clock.NATURAL:
+            return True
+        key = case.jurisdiction.path
+        if key not in running:
+            running[key] = cal.is_working_time(spec=spec_of(case), at=now)
+        return running[key]
+
+    late = list(open_q.filter(stage_due_at__lte=now).order_by("stage_due_at"))
+    overdue = len(late)
+    # the last escalation of the cases at the top (their next reminder counts from it)
+    at_top = [c.pk for c in late if c.escalation_level >= _top_level(c)]
+    last: dict[int, datetime] = {}
+    for i in range(0, len(at_top), 500):
+        rows = (CaseEvent.objects.filter(case_id__in=at_top[i:i + 500], action=A.ESCALATE)
+                .values("case_id").annotate(at=Max("at")).values_list("case_id", "at"))
+        last.update(rows)
+    # only the overdue cases whose next level (or reminder) is due, with their clock running, are locked
+    for case in late:
+        if not clock_runs(case):
+            continue
+        if _next_escalation_at(case, spec_of(case), last.get(case.pk)) <= now:
             escalated += _escalate(case.pk, now)
     for case in open_q.filter(stage_due_at__gt=now, warned_at__isnull=True).iterator(chunk_size=500):
         if _warn_at(case, spec_of(case)) <= now:
