@@ -47,6 +47,7 @@ from yizhan.reports import selectors, services
 from yizhan.reports import staff_forms as f
 from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
 from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Department, DepartmentMember
+from yizhan.reports.selectors.setup import category_effective
 from yizhan.reports.workflow import actions_from, stage_is_natural
 
 HANDLE_PERM = "reports.handle"
@@ -106,7 +107,9 @@ def case_time_left(case, now=None, specs: dict | None = None) -> dict | None:
     if case.state not in OPEN_STATES or not case.stage_due_at:
         return None
     now = now or timezone.now()
-    cat = case.category
+    # the category as it applies in the case's district (urgency and clock may be overridden there),
+    # so the page counts on the clock the deadline was set on (services.cases.clocks._clock_of)
+    cat = category_effective(category=case.category, jurisdiction=case.jurisdiction)
     if stage_is_natural(case.state, clock=cat.clock, is_hazard=cat.is_hazard,
                         urgency=case.urgency if case.urgency != "normal" else cat.urgency):
         return time_left(case.stage_due_at, now)
