@@ -180,7 +180,7 @@ def test_up_prints_the_demo_logins_after_the_children_started(monkeypatch):
     monkeypatch.setattr(up_command, "call_command", fake_call_command)
     monkeypatch.setattr(up_command, "get_commands", lambda: {"demo": "yizhan.demo"})
     monkeypatch.setattr(up_command, "Supervisor", FakeSupervisor)
-    monkeypatch.setattr(up_command.Command, "_wait_ready", lambda self, sup, host, port: None)
+    monkeypatch.setattr(up_command.Command, "_wait_ready", lambda self, sup, host, port: True)
     with mock.patch("yizhan.core.staticfiles.collect"):
         call_command("up", "--port", "1", stdout=out)
     text = out.getvalue()

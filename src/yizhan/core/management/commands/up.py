@@ -73,19 +73,24 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             sup.start()
-            self._wait_ready(sup, host, port)
+            web_up = self._wait_ready(sup, host, port)
             if not sup.stopping:
                 self.stdout.write("".join(held.held), ending="")
                 url = f"http://{host}:{port}/"
-                self.stdout.write(self.style.SUCCESS(
-                    f"Yizhan 驿站 is up: {url}  (API docs: {url}api/v1/docs)  Ctrl-C stops"))
+                if web_up:
+                    self.stdout.write(self.style.SUCCESS(
+                        f"Yizhan 驿站 is up: {url}  (API docs: {url}api/v1/docs)  Ctrl-C stops"))
+                else:
+                    self.stdout.write(self.style.WARNING(
+                        f"{url} is not answering after {READY_TIMEOUT:g} s (see the web log above); "
+                        "the supervisor keeps restarting it. Ctrl-C stops"))
                 self.stdout.flush()
             sup.run()
         finally:
             sup.stop()
         self.stdout.write("stopped")
 
-    def _wait_ready(self, sup: Supervisor, host: str, port: int) -> None:
+    def _wait_ready(self, sup: Supervisor, host: str, port: int) -> bool:
         """Until the web port answers and the scheduler has beaten (bounded), so what is
         printed next comes after the children's start-up lines."""
         started = timezone.now()
@@ -107,3 +112,4 @@ class Command(BaseCommand):
                     pass
             time.sleep(0.3)
         time.sleep(0.3)  # the worker's first lines
+        return web_up
