@@ -326,6 +326,10 @@ def test_a_case_past_its_due_level_jumps_once_and_tells_each_person_once(frozen)
     case = make_case(category=cat, jurisdiction=tree.grid)
     frozen.set(sh(2026, 11, 23, 20, 0))  # the scheduler was down all day; now the clock is paused
     assert svc.case_clocks_check()["escalated"] == 0
+    case.refresh_from_db()
+    # nobody is told at night, but the figures count it as overdue already
+    assert case.was_overdue and case.escalation_level == 0 and case.overdue_at is None
+    assert not Notification.objects.filter(kind__in=["case_escalated", "case_overdue"]).exists()
     frozen.set(sh(2026, 11, 24, 8, 30))  # Tuesday: 390 working minutes late, due for level 7: the top, 4
     assert svc.case_clocks_check()["escalated"] == 1
     case.refresh_from_db()

@@ -282,7 +282,8 @@ def case_clocks_check(*, now: datetime | None = None) -> dict:
 
     now = now or timezone.now()
     warned = escalated = 0
-    fields = ("pk", "state", "urgency", "stage_started_at", "stage_due_at", "escalation_level", "category__code",
+    fields = ("pk", "state", "urgency", "stage_started_at", "stage_due_at", "escalation_level", "was_overdue",
+              "category__code",
               "category__is_hazard", *(f"category__{f}" for f in OVERRIDE_FIELDS),
               "jurisdiction__path", "jurisdiction__code")
     open_q = (
@@ -316,11 +317,18 @@ def case_clocks_check(*, now: datetime | None = None) -> dict:
                 .values("case_id").annotate(at=Max("at")).values_list("case_id", "at"))
         last.update(rows)
     # only the overdue cases whose next level (or reminder) is due, with their clock running, are locked
+    paused_late = []
     for case in late:
         if not clock_runs(case):
+            if not case.was_overdue:
+                paused_late.append(case.pk)
             continue
         if _next_escalation_at(case, spec_of(case), last.get(case.pk)) <= now:
             escalated += _escalate(case.pk, now)
+    if paused_late:
+        # Past its deadline while its clock is paused: nobody is told before the clock runs
+        # again, but the figures count the case as overdue now (it may be finished before then).
+        Case.objects.filter(pk__in=paused_late, was_overdue=False).update(was_overdue=True)
     for case in open_q.filter(stage_due_at__gt=now, warned_at__isnull=True).iterator(chunk_size=500):
         if _warn_at(case, spec_of(case)) <= now:
             warned += _warn(case.pk, now)
