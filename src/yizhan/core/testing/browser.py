@@ -71,8 +71,13 @@ def browser_page_factory(browser):
     """Make phone-sized pages; every context is closed after the test."""
     contexts = []
 
-    def make(*, geolocation=None, locale="zh-CN", viewport=None):
-        kwargs = {"viewport": viewport or PHONE, "locale": locale, "timezone_id": "Asia/Shanghai"}
+    def make(*, geolocation=None, locale="zh-CN", viewport=None, enforce_csp=False):
+        # Playwright's wait_for_function evaluates a string in the page, which the site's
+        # Content-Security-Policy (no 'unsafe-eval') refuses: these pages bypass the CSP.
+        # The policy itself is checked in a real browser, enforced, by
+        # core/tests/test_security_headers.py (enforce_csp=True).
+        kwargs = {"viewport": viewport or PHONE, "locale": locale, "timezone_id": "Asia/Shanghai",
+                  "bypass_csp": not enforce_csp}
         if geolocation:
             kwargs.update(geolocation=geolocation, permissions=["geolocation"])
         context = browser.new_context(**kwargs)

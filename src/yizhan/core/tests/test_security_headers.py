@@ -214,3 +214,58 @@ def test_yizhan_web_ignores_x_forwarded_for_unless_the_proxy_is_trusted(tmp_path
     assert "Content-Security-Policy" in headers and "Strict-Transport-Security" not in headers
     line, _ = _serve_and_ask(tmp_path, "127.0.0.1")
     assert "203.0.113.66" in line, line  # a configured proxy is believed
+
+
+# ---- in a real browser, the policy enforced: the pages still work --------------------------------
+
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d4944415478da63f8cfc0f01f0005000201a5b1d8f60000000049454e44ae426082")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_pages_break_no_rule_of_the_policy_in_a_browser(browser_page_factory, live_server, settings):
+    """Public and staff pages, the CSP enforced (no bypass): no violation and no script
+    error in the console; map tiles from the configured host are allowed."""
+    from yizhan.core.testing.factories import DEFAULT_PASSWORD, make_jurisdiction_tree, make_staff
+    from yizhan.reports.tests.factories import make_case, make_category, make_department
+    from yizhan.stations.tests.factories import make_station
+
+    settings.YIZHAN_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tree = make_jurisdiction_tree()
+    station = make_station(tree.community)
+    make_department(jurisdiction=tree.district, code="urban")
+    cat = make_category("csp_manhole", name="井盖缺失", department_code="urban")
+    make_case(category=cat, jurisdiction=tree.grid)
+    make_staff("district_admin", tree.district, username="csp_admin")
+
+    page = browser_page_factory(enforce_csp=True)
+    problems, tiles = [], []
+    page.on("console", lambda m: problems.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"{page.url}: {e}"))
+
+    def tile(route):
+        tiles.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=TINY_PNG)
+
+    page.route("https://tile.openstreetmap.org/**", tile)
+    public = ["/", f"/stations/{station.code}/", "/reports/", "/accounts/login/", "/api/v1/docs"]
+    for path in public:
+        page.goto(live_server.url + path, wait_until="load")
+        page.wait_for_timeout(300)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("用户名").fill("csp_admin")
+    page.get_by_label("密码").fill(DEFAULT_PASSWORD)
+    page.get_by_label("密码").press("Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    staff = ["/dispatch/", "/dispatch/figures/", "/dispatch/settings/", "/dispatch/settings/categories/",
+             "/inbox/settings/", "/manage/stations/", "/manage/coverage/"]
+    for path in staff:
+        resp = page.goto(live_server.url + path, wait_until="load")
+        assert resp.status == 200, path
+        page.wait_for_timeout(300)
+    csp_problems = [p for p in problems if "Content Security Policy" in p or "Refused" in p]
+    assert csp_problems == [], "\n".join(csp_problems)
+    assert [p for p in problems if "tile.openstreetmap.org" not in p] == []
+    assert tiles, "no map tile was requested: the tile host is not allowed or no map drew"
