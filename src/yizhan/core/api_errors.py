@@ -15,6 +15,7 @@ from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOper
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DataError
 from django.http import Http404
+from django.http.request import RawPostDataException
 from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -145,10 +146,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
     for cls in (SuspiciousOperation, BadRequest, MultiPartParserError, UnicodeError):
         api.add_exception_handler(cls, _bad_request)
 
-    @api.exception_handler(DataError)
-    def _data_error(request, exc):  # a value the database refuses (out of range, bad text): the client's input
-        logger.warning("API input refused by the database on %s %s: %s", request.method, request.path, exc)
+    @api.exception_handler(RawPostDataException)
+    def _form_to_json_operation(request, exc):
+        # a form (already read by the request guard) sent to an operation that reads a JSON body
+        return render_error(request, ValidationError(
+            Message("此操作的请求体须为 JSON", "This operation takes a JSON body"), code="invalid"))
+
+    def _data_error(request, exc):
+        """A value the database or its driver refuses (a number out of range, text it cannot
+        store) that no schema caught: the client's input, so a 400 (and a line in the log)."""
+        logger.warning("API input refused by the database on %s %s: %r", request.method, request.path, exc)
         return render_error(request, ValidationError())
+
+    api.add_exception_handler(DataError, _data_error)
+    api.add_exception_handler(OverflowError, _data_error)  # SQLite: "Python int too large to convert"
 
     @api.exception_handler(Exception)
     def _unexpected(request, exc):

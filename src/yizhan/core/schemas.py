@@ -1,8 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Schema
+from pydantic import Field
+
+# A database id sent by a client: 1 to the largest 64-bit integer (a larger one is a 400,
+# not an overflow in the database driver).
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class AuditOut(Schema):
@@ -40,7 +47,7 @@ class NotificationListOut(Schema):
 
 
 class MarkReadIn(Schema):
-    ids: list[int] | None = None
+    ids: list[Id] | None = Field(None, max_length=1000)
 
 
 class MarkReadOut(Schema):

@@ -9,6 +9,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from yizhan.core.schemas import Id
 from yizhan.core.text import CleanStr, CleanText
 
 
@@ -140,8 +141,8 @@ class NeedIn(Schema):
     due_on: Any
     detail: CleanText = ""
     jurisdiction: str | None = Field(None, description="Needed unless forum or wish is given")
-    forum: int | None = None
-    wish: int | None = None
+    forum: Id | None = None
+    wish: Id | None = None
     raised_on: Any = None
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from yizhan.core.schemas import Id
 from yizhan.core.text import CleanStr, CleanText
 
 Scalar = int | float | str | bool | None
@@ -265,7 +266,7 @@ class ActionIn(Schema):
     note: CleanText = Field("", description="Internal note (staff only)")
     public_reply: CleanText = Field("", description="Public reply: shown to the public and the reporter")
     department: str | None = Field(None, description="Department code (dispatch, transfer)")
-    assignee: int | None = Field(None, description="User id (dispatch, transfer)")
+    assignee: Id | None = Field(None, description="User id (dispatch, transfer)")
     rating: Scalar = Field(None, description="1..5 (evaluate)")
     minutes: Scalar = Field(None, description="Extra minutes (request_extension)")
     approve: bool | None = Field(None, description="decide_extension")
@@ -323,7 +324,7 @@ class DepartmentListOut(Schema):
 
 
 class ReplyTemplateIn(Schema):
-    id: int | None = Field(None, description="Edit this template instead of adding one")
+    id: Id | None = Field(None, description="Edit this template instead of adding one")
     jurisdiction: str | None = Field(None, description="Jurisdiction code; none = everywhere")
     action: str
     title: CleanStr

@@ -13,6 +13,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from yizhan.core.schemas import Id
 from yizhan.core.text import CleanStr, CleanText
 
 Scalar = int | float | str | bool | None
@@ -156,7 +157,7 @@ class CheckInOut(Schema):
 class ConditionReportIn(Schema):
     kind: str
     note: CleanText = ""
-    checkin_id: int | None = None
+    checkin_id: Id | None = None
 
 
 class ConditionReportOut(Schema):
