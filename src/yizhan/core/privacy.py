@@ -12,6 +12,8 @@ transaction, after every app's hook and before the user row is made anonymous.
   people that name them (inbox titles and bodies, outbound payloads) have the name
   replaced. Their channel bindings and preferences are deleted; webhook subscriptions
   they created lose ``created_by``.
+* **Domain events** (facts for later consumers such as a points ledger): a person's id
+  in a payload (``PERSON_KEYS``: ``reporter_id`` …) → null, names replaced.
 * Django admin's history (``admin.LogEntry``): their entries are deleted (the audit log
   keeps the record), names in others' entries are replaced.
 
@@ -162,6 +164,32 @@ def scrub_rows(model, needles, *, text_fields=(), json_fields=(), base=None) -> 
     return changed
 
 
+# Keys of a JSON payload that hold a person's id (DomainEvent payloads: "reporter_id").
+PERSON_KEYS = ("user_id", "reporter_id", "actor_id", "author_id", "owner_id", "assignee_id", "requested_by_id",
+               "created_by_id", "recorded_by_id", "decided_by_id", "uploaded_by_id")
+
+
+def person_key_match(field: str, user) -> Q:
+    """Rows whose JSON ``field`` holds ``user``'s id under one of ``PERSON_KEYS``."""
+    q = Q(pk__in=[])
+    for key in PERSON_KEYS:
+        q |= Q(**{f"{field}__{key}": user.pk})
+    return q
+
+
+def unlink_json_ids(model, field: str, user) -> int:
+    """Set the ``PERSON_KEYS`` of ``model.field`` that hold ``user``'s id to null."""
+    changed = 0
+    for row in model.objects.filter(person_key_match(field, user)).iterator():
+        value = dict(getattr(row, field))
+        for key in PERSON_KEYS:
+            if value.get(key) == user.pk:
+                value[key] = None
+        model.objects.filter(pk=row.pk).update(**{field: value})
+        changed += 1
+    return changed
+
+
 def erase(user, *, needles=None, own_objects=()) -> None:
     """Cut the core's paths back to ``user`` (module docstring). ``needles`` are their
     identifiers taken before the account was made anonymous; ``own_objects`` are
@@ -170,6 +198,7 @@ def erase(user, *, needles=None, own_objects=()) -> None:
     from yizhan.core.models import (
         AuditLog,
         ChannelBinding,
+        DomainEvent,
         Notification,
         NotificationPreference,
         OutboundMessage,
@@ -188,6 +217,9 @@ def erase(user, *, needles=None, own_objects=()) -> None:
     Notification.objects.filter(user=user).delete()
     scrub_rows(Notification, needles, text_fields=("title_zh", "title_en", "body_zh", "body_en"))
     scrub_rows(OutboundMessage, needles, text_fields=("last_error",), json_fields=("payload",))
+    # Facts other apps consume later (e.g. "reports.case_verified" names the reporter).
+    unlink_json_ids(DomainEvent, "payload", user)
+    scrub_rows(DomainEvent, needles, json_fields=("payload",))
     ChannelBinding.objects.filter(user=user).delete()
     NotificationPreference.objects.filter(user=user).delete()
     WebhookSubscription.objects.filter(created_by=user).update(created_by=None)

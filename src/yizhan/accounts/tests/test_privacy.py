@@ -159,3 +159,23 @@ def test_delete_ends_the_sessions_on_other_devices(client, tree):
     assert client.delete("/api/v1/accounts/me").status_code == 204
     assert sessions_of(worker) == [] and len(sessions_of(other)) == 1
     assert phone.get("/api/v1/accounts/me").status_code == 401
+
+
+def test_delete_unlinks_their_id_in_domain_events(tree):
+    from yizhan.core.events import event_emit
+    from yizhan.core.models import DomainEvent
+
+    worker = make_worker(PHONE)
+    other = make_worker()
+    event_emit(name="reports.case_verified", aggregate_type="reports.case", aggregate_id=1,
+               payload={"case_id": worker.pk, "reporter_id": worker.pk, "number": "N1"})
+    event_emit(name="reports.case_verified", aggregate_type="reports.case", aggregate_id=2,
+               payload={"case_id": 2, "reporter_id": other.pk, "number": "N2"})
+    names = identifiers_of(worker)
+    assert "DomainEvent.payload holds their id" in paths_back(worker, identifiers=names)
+    services.account_delete(actor=worker, user=worker)
+    assert_no_path_back(None, worker, identifiers=names)
+    payloads = {e.aggregate_id: e.payload for e in DomainEvent.objects.all()}
+    # Only the person key is cut; a case id that happens to equal theirs stays.
+    assert payloads["1"] == {"case_id": worker.pk, "reporter_id": None, "number": "N1"}
+    assert payloads["2"]["reporter_id"] == other.pk

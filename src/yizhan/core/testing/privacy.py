@@ -6,6 +6,8 @@ text field) is covered by the existing tests without writing a new one:
 * every relation to the user model — ForeignKey, OneToOneField and the rows of every
   ManyToMany table — in every model of the apps looked at: no row may point at the
   deleted person;
+* every JSONField: no payload may keep their id under a person key ("reporter_id", …,
+  ``core.privacy.PERSON_KEYS``);
 * every text field (CharField, TextField and their subclasses) and JSONField: no row
   may contain one of the strings that named the person before the deletion (take
   them with ``identifiers_of(user)`` *before* deleting; username, display name, phone
@@ -23,7 +25,7 @@ from django.conf import settings
 from django.db import models
 
 from yizhan.core.privacy import identifiers as identifiers_of
-from yizhan.core.privacy import names_in, text_match, with_json_text
+from yizhan.core.privacy import names_in, person_key_match, text_match, with_json_text
 
 # Apps whose rows about a person the accounts and core erasure handle themselves.
 CORE_APPS = {"accounts", "core", "admin", "auth", "contenttypes", "sessions"}
@@ -74,6 +76,9 @@ def paths_back(user, *, app_label: str | None = None, identifiers=(), kept_on_sh
             if model._default_manager.filter(**{f.name: user}).exists():
                 found.append(f"{name}.{f.name}")
         plain, json = text_fields(model)
+        for field in json:  # a person's id kept in a payload ("reporter_id": 12)
+            if model._default_manager.filter(person_key_match(field, user)).exists():
+                found.append(f"{name}.{field} holds their id")
         if not needles or not (plain or json):
             continue
         qs = with_json_text(model._default_manager.all(), json)
