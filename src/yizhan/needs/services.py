@@ -1,7 +1,8 @@
 """Every write of the needs app (suggestion box, wish wall, forums, needs).
 
 Keyword-only arguments with ``actor`` first, one transaction each, an audit row in
-it; states change only here, looked up in ``workflow.py``. Support counters move
+it; states change only on the engine (``core.workflow``), by the workflows declared
+in ``workflow.py`` (``NEED``, ``WISH``, ``SUGGESTION``). Support counters move
 with ``F()`` behind a unique constraint, so a +1 is counted once per person even
 when two taps race.
 
@@ -25,15 +26,13 @@ from django.utils import timezone
 from yizhan.core import permissions
 from yizhan.core.audit import audit_record
 from yizhan.core.errors import (
-    InvalidTransition,
     Message,
     NotAuthenticated,
-    OutOfJurisdiction,
-    PermissionDenied,
 )
 from yizhan.core.models import AuditAction
 from yizhan.core.notifications import notify
 from yizhan.core.pii import redact
+from yizhan.core.workflow import workflow_transition
 from yizhan.needs import errors as E
 from yizhan.needs import workflow as W
 from yizhan.needs.choices import (
@@ -204,34 +203,24 @@ def suggestion_answer(
     reply = _text(reply, field="reply", limit=SUGGESTION_MAX)
     if not reply:
         raise E.ReplyRequired()
-    with transaction.atomic():
-        suggestion = Suggestion.objects.select_for_update().select_related("jurisdiction").get(pk=suggestion.pk)
-        old = suggestion.state
-        to_state = W.SUGGESTION_TRANSITIONS.get((old, outcome))
-        if to_state is None:
-            raise InvalidTransition(field="outcome")
-        need = None
+
+    def prepare(s, step):
         if outcome == SuggestionOutcome.TO_NEED:
             need = _need_create(
-                actor=actor, title=title or suggestion.text[:TITLE_MAX], detail=suggestion.text,
-                jurisdiction=suggestion.jurisdiction, owner=owner, due_on=due_on, source=NeedSource.SUGGESTION,
-                suggestion=suggestion, raised_on=timezone.localtime(suggestion.created_at).date(),
+                actor=actor, title=title or s.text[:TITLE_MAX], detail=s.text,
+                jurisdiction=s.jurisdiction, owner=owner, due_on=due_on, source=NeedSource.SUGGESTION,
+                suggestion=s, raised_on=timezone.localtime(s.created_at).date(),
             )
-        suggestion.state, suggestion.reply = to_state, reply
-        suggestion.replied_by, suggestion.replied_at = actor, timezone.now()
-        suggestion.save(update_fields=["state", "reply", "replied_by", "replied_at", "updated_at"])
-        audit_record(
-            actor=actor, action=AuditAction.UPDATE, obj=suggestion, summary=f"suggestion {outcome}",
-            changes={"state": [old, to_state], **({"need": need.pk} if need else {})},
-            jurisdiction_path=suggestion.jurisdiction.path,
-        )
-        if suggestion.author_id:
-            notify(
-                user=suggestion.author, kind="suggestion_replied",
-                title=Message("您的建议有了答复", "Your suggestion has a reply"),
-                body=Message(reply[:200], reply[:200]), url="/needs/mine/",
-            )
-    return suggestion
+            step.data["need"] = need.pk
+
+    def apply(s, step):
+        s.reply, s.replied_by, s.replied_at = reply, actor, step.now
+        if s.author_id:
+            step.tell.append(([s.author], "suggestion_replied", Message("您的建议有了答复", "Your suggestion has a reply"),
+                              Message(reply[:200], reply[:200]), "/needs/mine/"))
+
+    return workflow_transition(W.SUGGESTION, obj=suggestion, action=outcome, actor=actor, prepare=prepare,
+                               apply=apply).obj
 
 
 # ---- wish wall --------------------------------------------------------------------
@@ -271,31 +260,26 @@ def wish_support(*, actor, wish: Wish) -> tuple[Wish, bool]:
     return wish, created
 
 
+_WISH_TOLD = {
+    WishAction.APPROVE: Message("您的心愿已上墙", "Your wish is on the wall"),
+    WishAction.REJECT: Message("您的心愿未能公开", "Your wish was not published"),
+    WishAction.FULFILLED: Message("您的心愿已实现", "Your wish came true"),
+}
+
+
 def _wish_move(*, actor, wish: Wish, action: str, **fields) -> Wish:
-    _require_manage(actor, wish.jurisdiction)
-    with transaction.atomic():
-        wish = Wish.objects.select_for_update().select_related("jurisdiction").get(pk=wish.pk)
-        old = wish.state
-        to_state = W.WISH_TRANSITIONS.get((old, action))
-        if to_state is None:
-            raise InvalidTransition(field="action")
-        wish.state = to_state
+    """One move of a wish on the engine (``workflow.WISH``), setting ``fields``."""
+
+    def apply(w, step):
         for key, value in fields.items():
-            setattr(wish, key, value)
-        wish.save()
-        audit_record(actor=actor, action=AuditAction.UPDATE, obj=wish, summary=f"wish {action}",
-                     changes={"state": [old, to_state], **{k: str(v) for k, v in fields.items()}},
-                     jurisdiction_path=wish.jurisdiction.path)
-        if wish.author_id and action in (WishAction.APPROVE, WishAction.REJECT, WishAction.FULFILLED):
-            titles = {
-                WishAction.APPROVE: Message("您的心愿已上墙", "Your wish is on the wall"),
-                WishAction.REJECT: Message("您的心愿未能公开", "Your wish was not published"),
-                WishAction.FULFILLED: Message("您的心愿已实现", "Your wish came true"),
-            }
+            setattr(w, key, value)
+        if w.author_id and action in _WISH_TOLD:
             body = fields.get("reject_reason") or fields.get("fulfil_note") or ""
-            notify(user=wish.author, kind=f"wish_{action}", title=titles[action],
-                   body=Message(body, body) if body else None, url="/needs/mine/")
-    return wish
+            step.tell.append(([w.author], f"wish_{action}", _WISH_TOLD[action],
+                              Message(body, body) if body else None, "/needs/mine/"))
+
+    return workflow_transition(W.WISH, obj=wish, action=action, actor=actor, apply=apply,
+                               data={k: str(v) for k, v in fields.items()}).obj
 
 
 def wish_approve(*, actor, wish: Wish) -> Wish:
@@ -464,44 +448,13 @@ def need_create(
 
 
 def need_actor_kinds(*, actor, need: Need) -> set[str]:
-    kinds = set()
-    if not _logged_in(actor):
-        return kinds
-    if permissions.can(actor, "needs.manage", need.jurisdiction):
-        kinds.add(W.MANAGER)
-    if need.owner_id == actor.pk:
-        kinds.add(W.OWNER)
-    return kinds
+    return W.need_actor_kinds(actor, need)
 
 
-def _need_move(*, actor, need: Need, action: str, note: str = "", apply=None, data=None) -> Need:
-    """Look the pair up in the table, check the actor, write state + timeline + audit."""
-    _require_login(actor)
-    with transaction.atomic():
-        need = Need.objects.select_for_update(of=("self",)).select_related("jurisdiction", "owner").get(pk=need.pk)
-        kinds = need_actor_kinds(actor=actor, need=need)
-        if not kinds:
-            if permissions.has_perm_anywhere(actor, "needs.view") or permissions.has_perm_anywhere(
-                    actor, "needs.manage"):
-                raise OutOfJurisdiction()
-            raise PermissionDenied()
-        rule = W.need_transition(need.state, action)
-        if rule is None:
-            raise InvalidTransition(field="action")
-        to_state, allowed = rule
-        if not (kinds & allowed):
-            raise PermissionDenied()
-        if action in W.NEED_NOTE_REQUIRED and not note:
-            raise E.ReasonRequired()
-        old = need.state
-        need.state = to_state
-        if apply:
-            apply(need)
-        need.save()
-        _event(need=need, actor=actor, action=action, from_state=old, to_state=to_state, note=note, data=data)
-        audit_record(actor=actor, action=AuditAction.UPDATE, obj=need, summary=f"need {action}",
-                     changes={"state": [old, to_state], **(data or {})}, jurisdiction_path=need.jurisdiction.path)
-    return need
+def _need_move(*, actor, need: Need, action: str, note: str = "", apply=None):
+    """One move of a need on the engine (``workflow.NEED``: table, actor, note, state,
+    timeline, audit). ``apply(need, step)`` may add to ``step.data``. Returns the step."""
+    return workflow_transition(W.NEED, obj=need, action=action, actor=actor, note=note, apply=apply)
 
 
 def _note(note) -> str:
@@ -509,21 +462,21 @@ def _note(note) -> str:
 
 
 def need_start(*, actor, need: Need, note: str = "") -> Need:
-    return _need_move(actor=actor, need=need, action=NeedAction.START, note=_note(note))
+    return _need_move(actor=actor, need=need, action=NeedAction.START, note=_note(note)).obj
 
 
 def need_progress(*, actor, need: Need, note: str) -> Need:
-    return _need_move(actor=actor, need=need, action=NeedAction.PROGRESS, note=_note(note))
+    return _need_move(actor=actor, need=need, action=NeedAction.PROGRESS, note=_note(note)).obj
 
 
 def need_solve(*, actor, need: Need, note: str) -> Need:
     """Solved, with the resolution (the note) the figures and the public read."""
     note = _note(note)
 
-    def apply(n):
-        n.resolution, n.solved_at, n.decline_reason = note, timezone.now(), ""
+    def apply(n, step):
+        n.resolution, n.solved_at, n.decline_reason = note, step.now, ""
 
-    need = _need_move(actor=actor, need=need, action=NeedAction.SOLVE, note=note, apply=apply)
+    need = _need_move(actor=actor, need=need, action=NeedAction.SOLVE, note=note, apply=apply).obj
     if need.suggestion_id and need.suggestion.author_id:
         notify(user=need.suggestion.author, kind="need_solved",
                title=Message("您提出的建议已办结", "Your suggestion has been acted on"),
@@ -534,10 +487,10 @@ def need_solve(*, actor, need: Need, note: str) -> Need:
 def need_decline(*, actor, need: Need, note: str) -> Need:
     note = _note(note)
 
-    def apply(n):
+    def apply(n, step):
         n.decline_reason = note
 
-    return _need_move(actor=actor, need=need, action=NeedAction.DECLINE, note=note, apply=apply)
+    return _need_move(actor=actor, need=need, action=NeedAction.DECLINE, note=note, apply=apply).obj
 
 
 def need_reassign(*, actor, need: Need, owner=None, due_on=None, note: str = "") -> Need:
@@ -552,29 +505,28 @@ def need_reassign(*, actor, need: Need, owner=None, due_on=None, note: str = "")
     if new_due is not None and new_due < need.raised_on:
         raise E.InvalidDate(Message("办理期限不能早于收集日期", "The due date cannot be before the day it was raised"),
                             field="due_on")
-    changes = {}
 
-    def apply(n):
+    def apply(n, step):
         if new_owner is not None and new_owner.pk != n.owner_id:
-            changes["owner"] = [n.owner_id, new_owner.pk]
+            step.data["owner"] = [n.owner_id, new_owner.pk]
             n.owner = new_owner
         if new_due is not None and new_due != n.due_on:
-            changes["due_on"] = [n.due_on.isoformat(), new_due.isoformat()]
+            step.data["due_on"] = [n.due_on.isoformat(), new_due.isoformat()]
             n.due_on = new_due
 
-    need = _need_move(actor=actor, need=need, action=NeedAction.REASSIGN, note=note, apply=apply, data=changes)
-    if "owner" in changes and new_owner.pk != actor.pk:
-        _notify_owner(need, reassigned=True)
-    return need
+    step = _need_move(actor=actor, need=need, action=NeedAction.REASSIGN, note=note, apply=apply)
+    if "owner" in step.data and new_owner.pk != actor.pk:
+        _notify_owner(step.obj, reassigned=True)
+    return step.obj
 
 
 def need_reopen(*, actor, need: Need, note: str) -> Need:
     note = _note(note)
 
-    def apply(n):
+    def apply(n, step):
         n.solved_at, n.resolution, n.decline_reason = None, "", ""
 
-    return _need_move(actor=actor, need=need, action=NeedAction.REOPEN, note=note, apply=apply)
+    return _need_move(actor=actor, need=need, action=NeedAction.REOPEN, note=note, apply=apply).obj
 
 
 NEED_SERVICES = {

@@ -2,9 +2,10 @@
 
 ``TRANSITIONS[(state, action)] = (to_state, allowed actor kinds)``. A pair that is
 not in the table is not allowed. ``to_state`` may equal ``state`` (progress notes,
-extension requests, follow-up calls, escalations). Services look the pair up with
-``transition_for`` and the actor's kinds with ``actor_kinds``; nothing else decides
-what may happen to a case, and only the services assign ``Case.state``.
+extension requests, follow-up calls, escalations). The engine
+(``core.workflow``) runs ``CASE`` (declared at the end, from this table) and
+``EXTENSION``; nothing else decides what may happen to a case, and nothing else assigns
+``Case.state`` or ``ExtensionRequest.state`` (see docs/workflow.md).
 
 Actor kinds (``choices.Actor``):
 * reporter   — the user who reported the case;
@@ -18,7 +19,18 @@ Actor kinds (``choices.Actor``):
 
 from __future__ import annotations
 
-from yizhan.reports.choices import Actor, CaseAction, CaseState
+from yizhan.core import permissions
+from yizhan.core.errors import AppError, InvalidTransition, OutOfJurisdiction, PermissionDenied
+from yizhan.core.workflow import Transition, Workflow, WorkflowErrors
+from yizhan.reports import errors as E
+from yizhan.reports.choices import Actor, CaseAction, CaseState, ExtensionState
+from yizhan.reports.models import (
+    FINISHED_STATES,
+    TERMINAL_STATES,
+    Case,
+    DepartmentMember,
+    ExtensionRequest,
+)
 
 S, A = CaseState, CaseAction
 R, D, H, SYS = Actor.REPORTER, Actor.DISPATCHER, Actor.HANDLER, Actor.SYSTEM
@@ -128,3 +140,109 @@ def transition_for(state: str, action: str) -> tuple[str, frozenset[str]] | None
 
 def actions_from(state: str) -> list[str]:
     return [a for (s, a) in TRANSITIONS if s == state]
+
+
+# ---- the workflows, declared for the engine (core.workflow) ----------------------------
+# Everything here is data or a pure function; the hooks that write (clocks, photos,
+# timeline, notifications) live in services/cases/steps.py and are named by path
+# (the services import this module).
+
+
+def case_actor_kinds(actor, case: Case) -> set[str]:
+    """The kinds (``choices.Actor``) ``actor`` has on ``case``."""
+    if not (bool(getattr(actor, "is_authenticated", False)) and getattr(actor, "is_active", True)):
+        return set()
+    kinds: set[str] = set()
+    path = case.jurisdiction.path
+    if case.reporter_id is not None and case.reporter_id == actor.pk:
+        kinds.add(R)
+    if permissions.can(actor, "reports.dispatch", path):
+        kinds.add(D)
+    if permissions.can(actor, "reports.handle", path) and (
+        case.assignee_id == actor.pk
+        or (bool(case.department_id)
+            and DepartmentMember.objects.filter(department_id=case.department_id, user=actor).exists())
+    ):
+        kinds.add(H)
+    return kinds
+
+
+def case_denied(actor, case: Case) -> AppError:
+    """The error for someone with nothing to do with the case: out of jurisdiction when
+    they see cases elsewhere, else permission denied."""
+    path = case.jurisdiction.path
+    if permissions.can(actor, "reports.view", path):
+        return PermissionDenied()
+    if permissions.has_perm_anywhere(actor, "reports.view"):
+        return OutOfJurisdiction()
+    return PermissionDenied()
+
+
+_STEPS = "yizhan.reports.services.cases.steps."
+
+CASE = Workflow(
+    name="reports.case",
+    model=Case,
+    transitions={
+        key: Transition(to, actors, reason_required=key[1] in REASON_REQUIRED,
+                        photo_required=key[1] in PHOTO_REQUIRED)
+        for key, (to, actors) in TRANSITIONS.items()
+    },
+    actor_kinds=case_actor_kinds,
+    errors=WorkflowErrors(
+        invalid=InvalidTransition, finished=E.CaseFinished, wrong_actor=PermissionDenied, denied=case_denied,
+        reason_required=E.ReasonRequired, photo_required=E.PhotoRequired, not_found=E.CaseNotFound,
+    ),
+    finished_states=frozenset(FINISHED_STATES) | frozenset(TERMINAL_STATES),
+    select_related=("category", "jurisdiction"),
+    validate=(_STEPS + "case_validate",),  # note and public reply lengths
+    prepare=(_STEPS + "case_clean_photos",),
+    apply=(_STEPS + "case_milestones_and_clock",),
+    event=_STEPS + "case_event",  # the CaseEvent line
+    audit=_STEPS + "case_audit",
+    after=(_STEPS + "case_after",),  # photos of the event, lapsed extension requests, case_verified
+    notify=_STEPS + "case_notify",
+    sync=True,
+)
+
+# Extension requests: created pending by ``case_request_extension`` (the model's
+# default state); decided by the centre or lapsed by the case moving on.
+APPROVE, DENY, LAPSE = "approve", "deny", "lapse"
+X = ExtensionState
+EXTENSION_TRANSITIONS = {
+    (X.PENDING, APPROVE): Transition(X.APPROVED, frozenset({D})),
+    (X.PENDING, DENY): Transition(X.DENIED, frozenset({D})),
+    (X.PENDING, LAPSE): Transition(X.DENIED, frozenset({SYS})),
+}
+LAPSED_NOTE = "案件已流转，申请自动失效 (lapsed)"
+
+
+def extension_actor_kinds(actor, request: ExtensionRequest) -> set[str]:
+    return {D} if permissions.can(actor, "reports.dispatch", request.case.jurisdiction.path) else set()
+
+
+def _extension_decided(request: ExtensionRequest, step) -> None:
+    request.decided_by = step.actor if not step.system else None
+    request.decided_at = step.now
+    request.decision_note = (LAPSED_NOTE if step.action == LAPSE else step.note)[:500]
+
+
+def _extension_audit(step) -> dict:
+    request = step.obj
+    return {
+        "summary": f"extension {step.action} {request.case.number}: {step.from_state} -> {step.to_state}",
+        "changes": {"action": step.action, "state": [step.from_state, step.to_state], "minutes": request.minutes},
+        "jurisdiction_path": request.case.jurisdiction.path,
+    }
+
+
+EXTENSION = Workflow(
+    name="reports.extension",
+    model=ExtensionRequest,
+    transitions=EXTENSION_TRANSITIONS,
+    actor_kinds=extension_actor_kinds,
+    errors=WorkflowErrors(invalid=E.NoPendingExtension, not_found=E.NoPendingExtension),
+    select_related=("case", "case__jurisdiction"),
+    apply=(_extension_decided,),
+    audit=_extension_audit,  # the case's timeline line is written by the case's own step
+)

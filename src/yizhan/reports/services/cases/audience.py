@@ -7,44 +7,19 @@ from __future__ import annotations
 from django.db.models import F
 
 from yizhan.core import permissions
-from yizhan.core.errors import AppError, Message, OutOfJurisdiction, PermissionDenied
+from yizhan.core.errors import Message
 from yizhan.core.notifications import notify
 from yizhan.jurisdictions.selectors import codes_deepest_first as _codes_deepest_first
-from yizhan.reports.choices import Actor
+from yizhan.reports import workflow
 from yizhan.reports.models import Case, DepartmentMember
-from yizhan.reports.services.cases.common import S, _authenticated, _public_url
+from yizhan.reports.services.cases.common import S, _public_url
 
 DISPATCH_ROLES = tuple(r for r, perms in permissions.ROLE_PERMISSIONS.items() if "reports.dispatch" in perms)
 
 
-def _is_department_member(user, department_id) -> bool:
-    return bool(department_id) and DepartmentMember.objects.filter(department_id=department_id, user=user).exists()
-
-
-def actor_kinds(actor, case: Case) -> set[str]:
-    """The kinds (``choices.Actor``) ``actor`` has on ``case``."""
-    if not _authenticated(actor):
-        return set()
-    kinds: set[str] = set()
-    path = case.jurisdiction.path
-    if case.reporter_id is not None and case.reporter_id == actor.pk:
-        kinds.add(Actor.REPORTER)
-    if permissions.can(actor, "reports.dispatch", path):
-        kinds.add(Actor.DISPATCHER)
-    if permissions.can(actor, "reports.handle", path) and (
-        case.assignee_id == actor.pk or _is_department_member(actor, case.department_id)
-    ):
-        kinds.add(Actor.HANDLER)
-    return kinds
-
-
-def _denied(actor, case: Case) -> AppError:
-    path = case.jurisdiction.path
-    if permissions.can(actor, "reports.view", path):
-        return PermissionDenied()
-    if permissions.has_perm_anywhere(actor, "reports.view"):
-        return OutOfJurisdiction()
-    return PermissionDenied()
+# who is who on a case: declared with the workflow (reports/workflow.py)
+actor_kinds = workflow.case_actor_kinds
+_denied = workflow.case_denied
 
 
 # ---- people to tell ------------------------------------------------------------------

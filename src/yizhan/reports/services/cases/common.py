@@ -1,12 +1,15 @@
-"""Shared by the case services: login checks, text limits, labels, page URLs, row locking
-and the category as it applies in the case's district."""
+"""Shared by the case services: the one entry to the workflow engine (``_transition``),
+login checks, text limits, labels, page URLs, row locking and the category as it
+applies in the case's district."""
 
 from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
 from yizhan.core.errors import NotAuthenticated
+from yizhan.core.workflow import Step, workflow_transition
 from yizhan.reports import errors as E
+from yizhan.reports import workflow
 from yizhan.reports.choices import CaseAction, CaseState
 from yizhan.reports.models import Case
 from yizhan.reports.selectors.setup import category_effective
@@ -80,3 +83,18 @@ def _effective(case: Case):
     """The case's category as it applies in the case's district (per-district overrides
     of department, urgency, clock and stage limits; ``selectors.category_effective``)."""
     return category_effective(category=case.category, jurisdiction=case.jurisdiction)
+
+
+def _transition(*, actor, case: Case, action: str, note="", photos=(), system: bool = False,
+                prepare=None, apply=None, public: bool | None = None, lock: bool = True,
+                public_reply="") -> Step:
+    """Run one move of the case workflow: ``workflow.CASE`` on the engine
+    (``core.workflow.workflow_transition``; the case's hooks are in steps.py).
+    ``prepare(case, step)`` validates and may raise before anything is written;
+    ``apply(case, step)`` changes the case's fields (after the state is set, before the
+    clock and the save); both may add to ``step.data`` (the event's and the audit's
+    data) and ``step.tell`` (notifications). ``public`` overrides whether the timeline
+    line shows on the public page. ``lock=False`` when the caller holds the row lock."""
+    return workflow_transition(workflow.CASE, obj=case, action=action, actor=actor, note=note, photos=photos,
+                               system=system, prepare=prepare, apply=apply, lock=lock, public=public,
+                               public_reply=public_reply)

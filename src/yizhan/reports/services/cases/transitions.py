@@ -1,15 +1,14 @@
 """The workflow transitions of a case: one service per action, ``case_act``, bulk dispatch, merging.
 
-Every move of a case goes through ``_transition``: it locks the case row
-(``select_for_update``, so two people acting on one case cannot both win), resolves
-the actor's kinds on this case (reporter / dispatcher / handler / system, see
-``workflow``), looks the (state, action) pair up in ``workflow.TRANSITIONS``, checks
-the written reason and photos, applies the action, sets the milestones, moves the
-stage clock (``reports.calendar``: working minutes on the district's calendar unless
-the category runs on natural time), writes the ``CaseEvent`` (the timeline) with its
-photos, the audit row, the notifications and — on verification — the
-``reports.case_verified`` domain event, all in one transaction. ``Case.state`` is
-assigned nowhere else.
+Every move of a case goes through ``_transition`` (common.py), which runs
+``workflow.CASE`` on the one engine (``core.workflow.workflow_transition``): it locks
+the case row (``select_for_update``, so two people acting on one case cannot both
+win), resolves the actor's kinds on this case (reporter / dispatcher / handler /
+system, ``workflow.case_actor_kinds``), looks the (state, action) pair up in the
+table, checks the written reason and photos, applies the action, and runs the case's
+hooks (steps.py: milestones, the stage clock, the ``CaseEvent`` with its photos, the
+audit row, the notifications and — on verification — the ``reports.case_verified``
+domain event), all in one transaction. ``Case.state`` is assigned nowhere else.
 
 Denials, in this order: not logged in → ``NotAuthenticated``; nothing to do with the
 case (not its reporter, no dispatch right there, not its handler) →
@@ -21,24 +20,19 @@ include the actor's → ``PermissionDenied``.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
 from yizhan.core import permissions
-from yizhan.core.audit import audit_record
-from yizhan.core.errors import AppError, InvalidTransition, Message, PermissionDenied
-from yizhan.core.events import event_emit
-from yizhan.core.models import AuditAction
+from yizhan.core.errors import AppError, Message
+from yizhan.core.workflow import workflow_transition
 from yizhan.reports import errors as E
 from yizhan.reports import routing, workflow
-from yizhan.reports.choices import Actor, ExtensionState, PhotoStage
+from yizhan.reports.choices import Actor, ExtensionState
 from yizhan.reports.models import (
     FINISHED_STATES,
     OPEN_STATES,
-    TERMINAL_STATES,
     Case,
     CaseEvent,
     CaseSupporter,
@@ -46,16 +40,12 @@ from yizhan.reports.models import (
     ExtensionRequest,
 )
 from yizhan.reports.services.cases.audience import (
-    _denied,
     _dispatchers,
     _handlers,
-    _tell,
-    actor_kinds,
 )
-from yizhan.reports.services.cases.clocks import _clock_start, _deadline, _restarts_clock
+from yizhan.reports.services.cases.clocks import _deadline
 from yizhan.reports.services.cases.common import (
     A,
-    S,
     _authenticated,
     _console_url,
     _effective,
@@ -65,154 +55,12 @@ from yizhan.reports.services.cases.common import (
     _require_login,
     _staff_url,
     _sync,
-    _text,
+    _transition,
 )
-from yizhan.reports.services.cases.photos import _clean_photos, _save_photos
 from yizhan.reports.services.cases.submit import case_support
 
-MAX_NOTE = 2000
 MAX_EXTENSION_MINUTES = 60 * 24 * 90
 MAX_BULK = 200
-
-# Which photo stage an action's photos are.
-PHOTO_STAGE = {
-    A.PROGRESS: PhotoStage.PROGRESS,
-    A.HANDLE: PhotoStage.AFTER,
-    A.VERIFY: PhotoStage.VERIFY,
-    A.VERIFY_FAIL: PhotoStage.VERIFY,
-}
-# Timeline lines the public case page does not show (internal work of the office).
-PRIVATE_ACTIONS = {
-    A.TRANSFER, A.RETURN, A.REQUEST_EXTENSION, A.DECIDE_EXTENSION, A.FOLLOW_UP, A.ESCALATE, A.SUPPORT,
-    A.PARK, A.UNPARK,
-}
-# States in which a handler may ask for more time (a pending request lapses outside them).
-EXTENSIBLE = (S.DISPATCHED, S.IN_PROGRESS)
-MILESTONES = {
-    S.ACCEPTED: "accepted_at",
-    S.DISPATCHED: "dispatched_at",
-    S.HANDLED: "handled_at",
-    S.VERIFIED: "verified_at",
-    S.CLOSED: "closed_at",
-    S.EVALUATED: "evaluated_at",
-}
-
-
-# ---- the engine ----------------------------------------------------------------------
-
-
-@dataclass
-class _Step:
-    actor: object
-    kinds: set
-    action: str
-    from_state: str
-    to_state: str
-    note: str
-    now: datetime
-    public_reply: str = ""
-    data: dict = field(default_factory=dict)  # written to the event (JSON)
-    extra: dict = field(default_factory=dict)  # objects passed from prepare to apply
-    result: object = None
-    # notifications to send after the write: (users, kind, title, body, url)
-    tell: list = field(default_factory=list)
-
-
-def _transition(*, actor, case: Case, action: str, note="", photos=(), system: bool = False,
-                prepare=None, apply=None, public: bool | None = None, lock: bool = True,
-                public_reply="") -> _Step:
-    """Run one move of the workflow (see the module docstring). ``prepare(case, step)``
-    validates and may raise before anything is written; ``apply(case, step)`` changes
-    the case's fields (after the state is set, before the clock and the save).
-
-    ``note`` is internal (staff, and the reporter's own words on their actions);
-    ``public_reply`` is the reply the public and the reporter read (FixMyStreet's public
-    update). The public timeline shows an event's action and time and its public reply,
-    never its note."""
-    if not system:
-        _require_login(actor)
-    photos = [p for p in (photos or ()) if p is not None]
-    with transaction.atomic():
-        locked = _lock(case) if lock else case
-        kinds = {Actor.SYSTEM} if system else actor_kinds(actor, locked)
-        if not kinds:
-            raise _denied(actor, locked)
-        rule = workflow.transition_for(locked.state, action)
-        if rule is None:
-            if locked.state in FINISHED_STATES or locked.state in TERMINAL_STATES:
-                raise E.CaseFinished()
-            raise InvalidTransition()
-        to_state, allowed = rule
-        if not kinds & allowed:
-            raise PermissionDenied()
-        note = _text(note, field="note", limit=MAX_NOTE)
-        public_reply = _text(public_reply, field="public_reply", limit=MAX_NOTE)
-        if action in workflow.REASON_REQUIRED and not note:
-            raise E.ReasonRequired()
-        if action in workflow.PHOTO_REQUIRED and not photos:
-            raise E.PhotoRequired()
-        now = timezone.now()
-        step = _Step(actor=actor, kinds=kinds, action=action, from_state=locked.state, to_state=to_state,
-                     note=note, now=now, public_reply=public_reply)
-        if prepare is not None:
-            prepare(locked, step)
-        files = _clean_photos(photos)
-        locked.state = step.to_state
-        if apply is not None:
-            apply(locked, step)
-        milestone = MILESTONES.get(step.to_state)
-        if milestone and getattr(locked, milestone) is None and step.to_state != step.from_state:
-            setattr(locked, milestone, now)
-        restarted = _restarts_clock(step.from_state, step.to_state, action)
-        if restarted:
-            _clock_start(locked, now)
-        locked.save()
-        if step.from_state in EXTENSIBLE and (restarted or step.to_state not in EXTENSIBLE):
-            # the stage the extension was asked for is over: the request lapses
-            ExtensionRequest.objects.filter(case=locked, state=ExtensionState.PENDING).update(
-                state=ExtensionState.DENIED, decided_at=now, decision_note="案件已流转，申请自动失效 (lapsed)"
-            )
-        kinds_sorted = sorted(k for k in kinds if k in allowed)
-        event = CaseEvent.objects.create(
-            case=locked, action=action, from_state=step.from_state, to_state=step.to_state,
-            actor=actor if _authenticated(actor) else None, actor_label=_label(actor if not system else None),
-            at=now, note=note, public_note=public_reply, data={"as": kinds_sorted, **step.data},
-            is_public=(action not in PRIVATE_ACTIONS or bool(public_reply)) if public is None else public,
-        )
-        _save_photos(locked, files, stage=PHOTO_STAGE.get(action, PhotoStage.PROGRESS), event=event, actor=actor)
-        audit_record(
-            actor=actor, action=AuditAction.UPDATE, obj=locked,
-            summary=f"{action} {locked.number}: {step.from_state} -> {step.to_state}",
-            changes={"action": action, "state": [step.from_state, step.to_state], **_audit_data(step.data)},
-            jurisdiction_path=locked.jurisdiction.path,
-        )
-        for users, kind, title, body, url in step.tell:
-            _tell(users, kind=kind, title=title, body=body, url=url, jurisdiction=locked.jurisdiction)
-        if step.to_state == S.VERIFIED and step.from_state != S.VERIFIED:
-            _emit_verified(locked)
-    _sync(case, locked)
-    step.result = locked
-    return step
-
-
-def _audit_data(data: dict) -> dict:
-    return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, type(None), list))}
-
-
-def _emit_verified(case: Case) -> None:
-    event_emit(
-        name="reports.case_verified", aggregate_type="reports.case", aggregate_id=case.pk,
-        payload={
-            "case_id": case.pk,
-            "number": case.number,
-            "reporter_id": case.reporter_id,
-            "category": case.category.code,
-            "is_hazard": case.category.is_hazard,
-            "verified_at": (case.verified_at or timezone.now()).isoformat(),
-        },
-    )
-
-
 
 # ---- the transitions -----------------------------------------------------------------
 
@@ -231,7 +79,7 @@ def case_reject(*, actor, case: Case, note="", public_reply="") -> Case:
         c.reject_reason = step.note[:500]
         step.tell.append(([c.reporter] if c.reporter_id else [], "case_rejected",
                           Message(f"您的上报未予立案：{c.number}", f"Your report was not accepted: {c.number}"),
-                          Message(step.public_reply[:200], step.public_reply[:200]) if step.public_reply else None,
+                          Message(reply[:200], reply[:200]) if (reply := step.options["public_reply"]) else None,
                           _public_url(c)))
 
     return _transition(actor=actor, case=case, action=A.REJECT, note=note, public_reply=public_reply, apply=apply).result
@@ -391,15 +239,12 @@ def case_decide_extension(*, actor, case: Case, approve: bool, note="", public_r
         req = ExtensionRequest.objects.select_for_update().filter(case=c, state=ExtensionState.PENDING).first()
         if req is None:
             raise E.NoPendingExtension()
+        req.case = c
         step.extra["request"] = req
 
     def apply(c, step):
-        req = step.extra["request"]
-        req.state = ExtensionState.APPROVED if approve else ExtensionState.DENIED
-        req.decided_by = step.actor
-        req.decided_at = step.now
-        req.decision_note = step.note[:500]
-        req.save()
+        req = workflow_transition(workflow.EXTENSION, obj=step.extra["request"], actor=step.actor, note=step.note,
+                                  action=workflow.APPROVE if approve else workflow.DENY, lock=False).obj
         step.data.update({"request": req.pk, "approved": bool(approve), "minutes": req.minutes})
         if approve:
             base = c.stage_due_at or step.now
