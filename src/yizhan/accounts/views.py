@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from yizhan.accounts import forms as f
 from yizhan.accounts import selectors, services
+from yizhan.core.context_processors import home_for
 from yizhan.core.errors import AppError
 from yizhan.core.forms import add_app_error
 from yizhan.core.middleware import client_ip
@@ -45,7 +46,7 @@ def staff_login_view(request):
             status = exc.status
         else:
             login(request, user, backend=SESSION_BACKEND)
-            return redirect(_next_url(request))
+            return redirect(_next_url(request, home_for(user)))
     else:
         status = 400 if form.errors else 200
     return render(request, "accounts/login.html", {"form": form, "next": _next_url(request, "")}, status=status)
@@ -89,7 +90,7 @@ def otp_view(request):
                 status = exc.status
             else:
                 login(request, user, backend=SESSION_BACKEND)
-                return redirect(_next_url(request))
+                return redirect(_next_url(request, home_for(user)))
     if status is None:
         status = 400 if (phone_form.errors or (code_form is not None and code_form.errors)) else 200
     otp_phone = ""

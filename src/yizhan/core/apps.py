@@ -21,7 +21,7 @@ class CoreConfig(AppConfig):
         api_router="yizhan.core.api.router", api_prefix="/core", api_order=50,
         urls=[("audit/", "yizhan.core.urls", 20), ("inbox/", "yizhan.core.inbox_urls", 21)],
         roles={"auditor": {"audit.view"}},
-        nav=[NavEntry("audit", _("审计"), "core:audit", perm="audit.view", order=180)],
+        nav=[NavEntry("audit", _("审计"), "core:audit", perm="audit.view", order=180, home=50)],
         jobs=["yizhan.core.jobs"],
     )
 

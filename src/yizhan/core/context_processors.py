@@ -22,8 +22,21 @@ def nav_for(user) -> list[dict]:
         else:
             shown = permissions.has_role(user, entry.role)
         if shown:
-            items.append({"key": entry.key, "label": entry.label, "url": reverse(entry.url_name)})
+            items.append({"key": entry.key, "label": entry.label, "url": reverse(entry.url_name),
+                          "home": entry.home})
     return items
+
+
+def home_for(user) -> str:
+    """Where ``user`` lands after login: their role's home page (the top-bar entry they
+    see with the lowest ``home`` rank: dispatch console, work inbox, keeper page, station
+    management, audit log), else the site's home page."""
+    from yizhan.core.manifest import nav_entries
+
+    ranked = [item for item in nav_for(user) if item["home"] is not None]
+    if ranked:
+        return min(ranked, key=lambda item: item["home"])["url"]
+    return next((reverse(e.url_name) for e in nav_entries() if e.public), "/")
 
 
 def yizhan(request):

@@ -44,7 +44,11 @@ class NavEntry:
 
     Shown to everyone (signed in or not) when it names neither ``perm`` nor ``role``;
     else to users holding ``perm`` somewhere (superusers hold every permission) or
-    holding ``role``."""
+    holding ``role``.
+
+    ``home``: when set, the entry is a candidate for where a signed-in user lands after
+    login; among the entries the user sees, the lowest ``home`` wins (none: the site's
+    home page)."""
 
     key: str
     label: object  # gettext_lazy text
@@ -52,6 +56,7 @@ class NavEntry:
     perm: str | None = None
     role: str | None = None
     order: int = DEFAULT_ORDER
+    home: int | None = None
 
     @property
     def public(self) -> bool:

@@ -26,8 +26,8 @@ class ReportsConfig(AppConfig):
         },
         nav=[
             NavEntry("new", _("随手拍"), "reports:new", order=20),
-            NavEntry("work", _("我的工单"), "reports:work_inbox", perm="reports.handle", order=110),
-            NavEntry("dispatch", _("派单"), "reports:console", perm="reports.dispatch", order=120),
+            NavEntry("work", _("我的工单"), "reports:work_inbox", perm="reports.handle", order=110, home=20),
+            NavEntry("dispatch", _("派单"), "reports:console", perm="reports.dispatch", order=120, home=10),
             NavEntry("figures", _("统计"), "reports:figures", perm="reports.figures", order=130),
             NavEntry("configure", _("设置"), "reports:settings", perm="reports.configure", order=170),
         ],

@@ -21,8 +21,8 @@ class StationsConfig(AppConfig):
         },
         nav=[
             NavEntry("finder", _("找驿站"), "stations:finder", order=10),
-            NavEntry("keeper", _("站长"), "stations:keeper_home", role="keeper", order=150),
-            NavEntry("manage", _("驿站管理"), "stations:manage_list", perm="stations.manage", order=160),
+            NavEntry("keeper", _("站长"), "stations:keeper_home", role="keeper", order=150, home=30),
+            NavEntry("manage", _("驿站管理"), "stations:manage_list", perm="stations.manage", order=160, home=40),
         ],
         caches=["yizhan.stations.nearby.nearby_index_forget"],
         privacy="yizhan.stations.privacy",
