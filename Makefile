@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test (one per core; 0 runs in one process)
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test install install-test chromium lint bench messages vendor clean
 
@@ -45,7 +47,7 @@ lint: $(TEST_STAMP)
 test: $(TEST_STAMP) chromium lint
 	$(BIN)/yizhan makemigrations --check --dry-run >/dev/null || \
 	  (echo "models changed without a migration: run '$(BIN)/yizhan makemigrations'"; exit 1)
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=10 $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/nearby.py
