@@ -44,6 +44,7 @@ import shapely
 from django.db.models import Count, Max
 from shapely.geometry import Polygon
 
+from yizhan.jurisdictions.geometry import boundary_geometry
 from yizhan.jurisdictions.models import Jurisdiction
 
 COARSE_RES = 8  # ~0.74 km²: a city of 10,000 km² is ~13,500 coarse cells
@@ -117,8 +118,6 @@ def _polygons(cells: list[int]) -> np.ndarray:
 
 
 def _build() -> _Index:
-    from yizhan.jurisdictions.services import boundary_geometry
-
     started = time.perf_counter()
     stamp = _stamp()
     nodes = list(Jurisdiction.objects.all().only(

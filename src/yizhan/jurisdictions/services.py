@@ -11,14 +11,14 @@ import math
 import re
 
 from django.db import transaction
-from shapely.geometry import shape
-from shapely.validation import explain_validity
 
 from yizhan.core import permissions
 from yizhan.core.audit import AuditAction, audit_record
 from yizhan.core.errors import NotAuthenticated, ValidationError
 from yizhan.jurisdictions import errors as E
 from yizhan.jurisdictions.choices import LEVEL_ORDER, Level, level_rank
+from yizhan.jurisdictions.geometry import boundary_geometry
+from yizhan.jurisdictions.locate import locate_index_invalidate
 from yizhan.jurisdictions.models import Jurisdiction
 
 _CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -28,29 +28,6 @@ KM_PER_DEG_LNG_EQ = 111.320
 
 def _err(err_code: str, /, *, field: str | None = None, **params) -> ValidationError:
     return ValidationError(E.MESSAGES[err_code], code=err_code, field=field, **params)
-
-
-def boundary_geometry(boundary, *, code: str = "", field: str = "boundary"):
-    """A valid shapely (Multi)Polygon from GeoJSON, or ValidationError ``invalid_geometry``."""
-    if isinstance(boundary, str):
-        try:
-            boundary = json.loads(boundary)
-        except ValueError:
-            raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason="JSON") from None
-    if not isinstance(boundary, dict) or boundary.get("type") not in ("Polygon", "MultiPolygon"):
-        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason="Polygon/MultiPolygon")
-    try:
-        geom = shape(boundary)
-    except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason=type(exc).__name__) from None
-    if geom.is_empty:
-        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason="empty")
-    minx, miny, maxx, maxy = geom.bounds
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason="lng/lat out of range")
-    if not geom.is_valid:
-        raise _err(E.INVALID_GEOMETRY, field=field, node=code, reason=explain_validity(geom))
-    return geom
 
 
 def area_km2(geom) -> float:
@@ -98,8 +75,6 @@ def _apply_geometry(node: Jurisdiction, geom, parent: Jurisdiction | None, field
 
 
 def _invalidate_on_commit() -> None:
-    from yizhan.jurisdictions.locate import locate_index_invalidate
-
     # Now (this thread sees its own writes) and again once committed (other threads).
     locate_index_invalidate()
     transaction.on_commit(locate_index_invalidate)

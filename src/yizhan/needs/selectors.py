@@ -284,9 +284,7 @@ def need_timeline(*, need: Need) -> list[NeedEvent]:
 
 
 def need_actions_for(*, actor, need: Need) -> list[str]:
-    from yizhan.needs.services import need_actor_kinds
-
-    kinds = need_actor_kinds(actor=actor, need=need)
+    kinds = W.need_actor_kinds(actor, need)
     return [a for a in W.need_actions_from(need.state) if kinds & W.NEED_TRANSITIONS[(need.state, a)][1]]
 
 

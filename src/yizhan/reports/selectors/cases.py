@@ -355,9 +355,7 @@ def case_inbox(*, actor) -> QuerySet:
 
 def case_actions_for(*, actor, case: Case) -> list[str]:
     """The actions ``actor`` may take on ``case`` now (the table and their kinds)."""
-    from yizhan.reports.services.cases import actor_kinds
-
-    kinds = actor_kinds(actor, case)
+    kinds = workflow.case_actor_kinds(actor, case)
     if not kinds:
         return []
     out = []
