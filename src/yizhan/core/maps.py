@@ -50,15 +50,26 @@ def tile_host() -> str:
 
 def default_place() -> dict:
     """Where a map opens and which stations a worker sees before (or without) a location:
-    the centre of the first district that has one, else ``YIZHAN_DEFAULT_CENTER``."""
-    Jurisdiction = jurisdiction_model()  # core names no app
+    the centre of the district that holds ``YIZHAN_DEFAULT_CENTER`` (the district running
+    the site), else of the first district, else that point itself."""
+    from yizhan.core.geo import point_in_geometry
 
-    node = (Jurisdiction.objects.filter(level="district", center_lat__isnull=False, center_lng__isnull=False)
-            .only("name", "name_en", "center_lat", "center_lng").order_by("path").first())
+    Jurisdiction = jurisdiction_model()  # core names no app
+    lat, lng = settings.YIZHAN_DEFAULT_CENTER
+    districts = list(Jurisdiction.objects.filter(level="district", center_lat__isnull=False, center_lng__isnull=False)
+                     .only("name", "name_en", "center_lat", "center_lng", "boundary").order_by("path")[:200])
+    node = next((d for d in districts if d.boundary and _holds(point_in_geometry, d.boundary, lat, lng)), None)
+    node = node or (districts[0] if districts else None)
     if node is not None:
         return {"lat": node.center_lat, "lng": node.center_lng, "name": node.name, "name_en": node.name_en}
-    lat, lng = settings.YIZHAN_DEFAULT_CENTER
     return {"lat": lat, "lng": lng, "name": "", "name_en": ""}
+
+
+def _holds(test, boundary, lat, lng) -> bool:
+    try:
+        return bool(test(lat, lng, boundary))
+    except Exception:  # noqa: BLE001 - a malformed stored boundary does not hold the point
+        return False
 
 
 def map_config(*, center=None, **extra) -> dict:
@@ -168,12 +179,10 @@ def tel_href(phone: str) -> str:
 def full_address(*, address: str, jurisdiction) -> str:
     """The street address with the city, district and street in front unless it already
     names them ("苏州市高新区科学城街道" + "科技路 1 号")."""
-    from yizhan.jurisdictions.models import Jurisdiction
-
     if jurisdiction is None:
         return address
     codes = [c for c in (jurisdiction.path or "").split("/") if c]
-    nodes = {n.code: n for n in Jurisdiction.objects.filter(code__in=codes, level__in=("city", "district", "street"))
+    nodes = {n.code: n for n in jurisdiction_model().objects.filter(code__in=codes, level__in=("city", "district", "street"))
              .only("code", "name")}
     prefix = ""
     for code in codes:
@@ -181,6 +190,7 @@ def full_address(*, address: str, jurisdiction) -> str:
         if node is None:
             continue
         short = node.name.split("（")[0].split("(")[0].strip()
-        if short and short not in address and short not in prefix:
+        bare = short[:-1] if len(short) > 2 and short.endswith("市") else short  # "苏州高新区…" names 苏州市
+        if short and bare not in address and short not in prefix:
             prefix += short
     return prefix + address

@@ -74,6 +74,9 @@ def test_station_map_without_tiles_draws_boundaries_names_and_a_scale_bar(area, 
     assert scale.is_visible() and re.fullmatch(r"\d+ k?m", scale.inner_text().strip())
     assert "OpenStreetMap" in page.locator("#map .leaflet-control-attribution").inner_text()
     assert page.locator("#map .yz-pin").count() == 1
+    # zoomed past every name, a box still says where the map is
+    where = page.locator("#map .yz-where").inner_text()
+    assert "东渚社区" in where and "科学城街道" in where and "高新区" in where
     # zoomed out, the street and district names take over
     for _ in range(5):
         page.locator("#map .leaflet-control-zoom-out").click()

@@ -82,6 +82,7 @@
         el.setAttribute("data-tiles", "ok");
         if (self.outline) { self.map.removeLayer(self.outline); self.outline = null; }
         if (self.labels) { self.map.removeLayer(self.labels); self.labels = null; }
+        if (self.where) { self.where.remove(); self.where = null; }
       });
       this.tiles.on("tileerror", function () {
         failed += 1;
@@ -139,8 +140,48 @@
       }
       self.map.on("zoomend", showLabels);
       showLabels();
+      self.whereAmI(data, en);
       el.setAttribute("data-outline", String((data.features || []).length));
     }).catch(function () { self._outlining = false; });
+  };
+  /* Zoomed in past every boundary and name, the outline alone says nothing: a small
+   * box names the community, street and district under the map's centre. */
+  function inRing(x, y, ring) {
+    var inside = false;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+      if (((yi > y) !== (yj > y)) && (x < (xj - xi) * (y - yi) / (yj - yi) + xi)) inside = !inside;
+    }
+    return inside;
+  }
+  function inGeometry(lng, lat, g) {
+    var polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+    return polys.some(function (p) {
+      return p.length && inRing(lng, lat, p[0]) && !p.slice(1).some(function (h) { return inRing(lng, lat, h); });
+    });
+  }
+  var LEVEL_ORDER = { community: 0, street: 1, district: 2 };
+  YZMap.prototype.whereAmI = function (data, en) {
+    var self = this, feats = (data.features || []).filter(function (f) { return f.geometry; });
+    var box = L.control({ position: "topright" });
+    box.onAdd = function () {
+      var d = L.DomUtil.create("div", "yz-where");
+      d.setAttribute("aria-live", "polite");
+      return d;
+    };
+    box.addTo(this.map);
+    this.where = box;
+    function update() {
+      var c = self.map.getCenter(), w = self.fromMap(c.lat, c.lng);
+      var names = feats.filter(function (f) { return inGeometry(w[1], w[0], f.geometry); })
+        .sort(function (a, b) { return (LEVEL_ORDER[a.properties.level] || 0) - (LEVEL_ORDER[b.properties.level] || 0); })
+        .map(function (f) { return (en && f.properties.name_en) || f.properties.name; });
+      var node = box.getContainer();
+      node.textContent = names.join(" · ");
+      node.hidden = !names.length;
+    }
+    this.map.on("moveend", update);
+    update();
   };
   YZMap.prototype.toMap = function (lat, lng) { return this.gcj ? wgsToGcj(lat, lng) : [lat, lng]; };
   YZMap.prototype.fromMap = function (lat, lng) { return this.gcj ? gcjToWgs(lat, lng) : [lat, lng]; };
