@@ -29,4 +29,6 @@ class AuditFilterForm(forms.Form):
         from yizhan.core.models import AuditAction
 
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "—"), *AuditAction.choices]
+        from yizhan.core.audit_labels import action_label
+
+        self.fields["action"].choices = [("", "—"), *((code, action_label(code)) for code in AuditAction.values)]

@@ -83,6 +83,11 @@ def audit_view(request):
         add_app_error(form, exc)
         qs = selectors.audit_list(actor=request.user)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    from yizhan.core.audit_labels import action_label, object_label
+
+    for row in page:
+        row.action_label = action_label(row.action)
+        row.object_label = object_label(row.object_type)
     params = {k: v for k, v in request.GET.items() if k != "page" and v}
     query = urlencode(params) + "&" if params else ""
     return render(request, "core/audit.html", {"form": form, "page": page, "query": query},
