@@ -96,3 +96,18 @@ def test_sprite_icons_draw_on_a_phone_without_an_emoji_font(browser_page_factory
         "/static/favicon.svg")
     resp = page.request.get(live_server.url + "/static/favicon.ico")
     assert resp.status == 200 and resp.body()[:4] == b"\x00\x00\x01\x00"
+
+
+def test_no_template_draws_with_emoji():
+    """Pictographs and dingbats show as empty boxes without an emoji font: templates use
+    the sprite. (★ ☆ ⚠ are ordinary symbols every CJK font has.)"""
+    pictograph = re.compile("[\U0001F300-\U0001FAFF\u2700-\u27BF]")
+    offenders = []
+    for path in Path(settings.PACKAGE_DIR).glob("*/templates/**/*.html"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pictograph.search(line):
+                offenders.append(f"{path.relative_to(settings.PACKAGE_DIR)}:{n}")
+    for path in Path(settings.PACKAGE_DIR).glob("templates/**/*.html"):
+        if pictograph.search(path.read_text(encoding="utf-8")):
+            offenders.append(str(path.relative_to(settings.PACKAGE_DIR)))
+    assert not offenders, offenders
