@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from yizhan.core.testing.factories import bearer, grant, make_jurisdiction_tree, make_staff
 
 pytestmark = [pytest.mark.django_db, pytest.mark.schemathesis]
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "4"))
 # GZipMiddleware would compress for a client that asks; this in-process client does not unzip
 PLAIN = {"Accept-Encoding": "identity"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -43,6 +43,21 @@ def _load_schema():
 
 
 schema = _load_schema()
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Requests go through the WSGI handler, whose request_started/finished close the
+    connection (CONN_MAX_AGE=0 on PostgreSQL) and with it the test's transaction; Django's
+    test client disconnects the same signal handler for the same reason."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 class World:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.utils.translation import get_language
 from ninja import Router
 
@@ -15,6 +13,7 @@ from yizhan.core.schemas import (
     MarkReadOut,
     NotificationListOut,
     OffsetQuery,
+    UtcDateTime,
 )
 
 router = Router(tags=["core"])
@@ -57,8 +56,8 @@ def audit_list(
     object_type: str | None = None,
     object_id: str | None = None,
     q: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcDateTime | None = None,
+    until: UtcDateTime | None = None,
     limit: int = LimitQuery(50, maximum=MAX_PAGE),
     offset: int = OffsetQuery(),
 ):

@@ -1,15 +1,31 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 # A database id sent by a client: 1 to the largest 64-bit integer (a larger one is a 400,
 # not an overflow in the database driver).
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _to_utc(value: datetime) -> datetime:
+    from yizhan.core.tz import SHANGHAI
+
+    if value.tzinfo is None:  # a wall-clock time in China
+        value = value.replace(tzinfo=SHANGHAI)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date out of range") from None
+
+
+# A point in time from a client, in UTC: an offset PostgreSQL cannot store (+19:01) or a
+# year that overflows once moved to UTC is a 400, not a database error.
+UtcDateTime = Annotated[datetime, AfterValidator(_to_utc)]
 
 
 class AuditOut(Schema):

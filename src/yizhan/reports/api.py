@@ -22,7 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from yizhan.core import permissions
 from yizhan.core.errors import Message, NotAuthenticated, ValidationError
 from yizhan.core.pii import mask_phone
-from yizhan.core.schemas import LimitQuery, OffsetQuery
+from yizhan.core.schemas import LimitQuery, OffsetQuery, UtcDateTime
 from yizhan.core.tz import SHANGHAI
 from yizhan.reports import schemas as S
 from yizhan.reports import selectors, services
@@ -363,7 +363,7 @@ def cases_mine(request: HttpRequest, limit: int = LimitQuery(100), offset: int =
 @router.get("/cases", response=S.CaseStaffListOut, summary="Cases in my jurisdiction, with filters (staff)")
 def case_staff_list(
     request: HttpRequest, state: Query[list[str]] = None, category: str = "", department: str = "",
-    assignee: str = "", overdue: bool | None = None, q: str = "", due_before: datetime | None = None,
+    assignee: str = "", overdue: bool | None = None, q: str = "", due_before: UtcDateTime | None = None,
     jurisdiction: str = "",
     limit: int = LimitQuery(100), offset: int = OffsetQuery(),
 ):
@@ -636,7 +636,7 @@ def reply_template_save(request: HttpRequest, payload: S.ReplyTemplateIn):
 
 
 def _figures(request: HttpRequest, params: S.FiguresQuery) -> dict:
-    from datetime import datetime, time
+    from datetime import time
 
     from yizhan.reports.figures import case_figures
 
@@ -656,7 +656,7 @@ def figures(request: HttpRequest, params: Query[S.FiguresQuery]):
 
 @router.get("/figures.xlsx", summary="The figures as an Excel workbook (admin)")
 def figures_xlsx(request: HttpRequest, params: Query[S.FiguresQuery]):
-    from datetime import datetime, time
+    from datetime import time
 
     from yizhan.reports.figures import case_figures_export
 
