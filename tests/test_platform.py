@@ -90,6 +90,10 @@ def test_the_six_operations_point_at_their_own_schema(client, method, path, comp
         assert field in doc["components"]["schemas"][component]["properties"], component
 
 
+RATE_LIMITED = {("post", "/api/v1/accounts/otp/request"), ("post", "/api/v1/accounts/otp/verify"),
+                ("post", "/api/v1/needs/suggestions")}
+
+
 def test_every_operation_documents_its_errors_with_the_error_schema(client):
     doc = client.get("/api/v1/openapi.json").json()
     err = doc["components"]["schemas"]["ErrorOut"]
@@ -102,6 +106,8 @@ def test_every_operation_documents_its_errors_with_the_error_schema(client):
                 assert "404" in codes, (method, path)
             if method in ("post", "put", "patch"):
                 assert "413" in codes, (method, path)
+            if (method, path) in RATE_LIMITED:
+                assert "429" in codes, (method, path)
             for code in codes - {"200", "201", "204"}:
                 schema = op["responses"][code]["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, code)

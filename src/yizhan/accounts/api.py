@@ -92,13 +92,13 @@ def staff_dict(user) -> dict:
     }
 
 
-@router.post("/otp/request", auth=None, response=OtpRequestOut, summary="Send a login code by SMS")
+@router.post("/otp/request", auth=None, response=OtpRequestOut, openapi_extra={"x-errors": [429]}, summary="Send a login code by SMS")
 def otp_request(request, payload: OtpRequestIn):
     services.otp_request(phone=payload.phone, ip=client_ip(request))
     return {"sent": True, "expires_in": settings.YIZHAN_OTP_TTL_SECONDS}
 
 
-@router.post("/otp/verify", auth=None, response=MeOut, summary="Log in with the code (starts a session)")
+@router.post("/otp/verify", auth=None, response=MeOut, openapi_extra={"x-errors": [429]}, summary="Log in with the code (starts a session)")
 def otp_verify(request, payload: OtpVerifyIn):
     user = services.otp_verify(phone=payload.phone, code=payload.code, ip=client_ip(request))
     login(request, user, backend=SESSION_BACKEND)

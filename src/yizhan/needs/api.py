@@ -60,7 +60,7 @@ def figures(request: HttpRequest, jurisdiction: str = "", since: date | None = N
 # ---- suggestions ------------------------------------------------------------------------
 
 
-@router.post("/suggestions", auth=None, response={201: S.SuggestionOut},
+@router.post("/suggestions", auth=None, response={201: S.SuggestionOut}, openapi_extra={"x-errors": [429]},
              summary="Drop a suggestion in the box (anyone; logged-in authors see the reply under /mine)")
 def suggestion_submit(request: HttpRequest, payload: S.SuggestionIn):
     s = services.suggestion_submit(actor=_who(request), **payload.dict())
