@@ -257,3 +257,14 @@ def test_a_time_with_an_offset_the_database_cannot_store_is_400(client, root):
             assert_error(resp, 400, "invalid", field)
     assert client.get(f"{API}/reports/cases?due_before=2026-01-01T08:00:00", headers=root).status_code == 200
     assert rows() == before
+
+
+def test_deeply_nested_json_is_400(client):
+    before = rows()
+    for depth in (5000, 100_000):
+        body = "[" * depth + "]" * depth
+        assert_error(client.post(f"{API}/needs/suggestions", data=body, content_type="application/json"), 400)
+    body = '{"text": ' + "[" * 900 + '"x\\ud800"' + "]" * 900 + "}"
+    assert_error(client.post(f"{API}/needs/suggestions", data=body, content_type="application/json"), 400,
+                 "invalid_characters", "text" + ".0" * 900)
+    assert rows() == before

@@ -45,23 +45,23 @@ def _bad_text(value: str) -> bool:
     return False
 
 
-def _bad_json_path(value, path: str = "") -> str | None:
-    """The path of the first string (key or value) in parsed JSON that cannot be stored, or None."""
-    if isinstance(value, str):
-        return path or "body" if _bad_text(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and _bad_text(key):
+def _bad_json_path(value) -> str | None:
+    """The path of the first string (key or value) in parsed JSON that cannot be stored, or None
+    (iterative: a deeply nested body must not exhaust the stack)."""
+    stack: list[tuple[object, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _bad_text(item):
                 return path or "body"
-            found = _bad_json_path(item, sub)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _bad_json_path(item, f"{path}.{i}" if path else str(i))
-            if found:
-                return found
+        elif isinstance(item, dict):
+            for key, sub in reversed(list(item.items())):
+                if _bad_text(key):
+                    return path or "body"
+                stack.append((sub, f"{path}.{key}" if path else key))
+        elif isinstance(item, list):
+            for i in range(len(item) - 1, -1, -1):
+                stack.append((item[i], f"{path}.{i}" if path else str(i)))
     return None
 
 
@@ -141,6 +141,10 @@ class RequestGuardMiddleware:
             parsed = json.loads(body)
         except ValueError:  # not JSON: the view says what is wrong with it
             return None
+        except RecursionError:
+            from yizhan.core.errors import ValidationError
+
+            return ValidationError(("JSON 嵌套过深", "The JSON is nested too deeply"), code="invalid")
         field = _bad_json_path(parsed)
         return InvalidCharacters(field=field) if field else None
 
