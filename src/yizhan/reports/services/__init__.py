@@ -4,7 +4,7 @@
     services.case_submit(actor=..., ...)
 
 cases/      submitting, the workflow transitions, photos, who is told, clocks (a package)
-setup.py    taxonomy, categories, working calendar, departments, duty roster, reply templates
+setup/      taxonomy, categories, working calendar, departments, duty roster, reply templates
 open311.py  Open311 client keys
 """
 
