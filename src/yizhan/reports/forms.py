@@ -26,6 +26,37 @@ def add_app_error(form: forms.Form, err: AppError, language: str | None) -> None
     form.add_error(field if field in form.fields else None, err.text(language))
 
 
+
+def localized_name(obj, field: str = "name") -> str:
+    """``obj.<field>_en`` when the active language is English and it is filled, else the
+    Chinese ``obj.<field>`` (categories, departments, jurisdictions)."""
+    from django.utils.translation import get_language
+
+    if (get_language() or "").startswith("en"):
+        english = getattr(obj, f"{field}_en", "")
+        if english:
+            return english
+    return getattr(obj, field)
+
+
+def details_labelled(case) -> list[tuple[str, str]]:
+    """The case's extra details as ``(label, value)``: each key named by the category's
+    ``extra_fields`` label in the active language (never the raw key such as "building")."""
+    from django.utils.translation import get_language
+
+    english = (get_language() or "").startswith("en")
+    specs = {str(spec.get("name")): spec for spec in (case.category.extra_fields or []) if isinstance(spec, dict)}
+    rows = []
+    for key, value in (case.details or {}).items():
+        spec = specs.get(key, {})
+        label = (spec.get("label_en") if english else "") or spec.get("label") or _DETAIL_LABELS.get(key) or key
+        rows.append((str(label), value))
+    return rows
+
+
+# keys a category no longer declares (renamed fields, demo data) that still need a word
+_DETAIL_LABELS = {"building": _("楼栋"), "unit": _("单元"), "floor": _("楼层"), "room": _("房号")}
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -129,5 +160,5 @@ class PublicFilterForm(forms.Form):
 
     def __init__(self, *args, categories=(), states=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", _("全部类别"))] + [(c.code, c.name) for c in categories]
+        self.fields["category"].choices = [("", _("全部类别"))] + [(c.code, localized_name(c)) for c in categories]
         self.fields["state"].choices = [("", _("全部状态"))] + list(states)

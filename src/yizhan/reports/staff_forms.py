@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.text import CleanTextFormMixin
 from yizhan.reports.choices import CaseAction, CaseState
+from yizhan.reports.forms import localized_name
 from yizhan.reports.workflow import PHOTO_REQUIRED, REASON_REQUIRED
 
 MAX_PHOTOS = 3
@@ -134,10 +135,11 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, categories=(), jurisdictions=(), departments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["state"].choices = [("", _("办理中（全部未结）")), ("all", _("全部状态"))] + list(CaseState.choices)
-        self.fields["category"].choices = [("", _("全部类别"))] + [(c.code, str(c)) for c in categories]
+        self.fields["category"].choices = [("", _("全部类别"))] + [(c.code, localized_name(c)) for c in categories]
         self.fields["jurisdiction"].choices = [("", _("全部辖区"))] + [
-            (j.code, "　" * max(j.depth - 3, 0) + j.name) for j in jurisdictions]
-        self.fields["department"].choices = [("", _("全部部门"))] + [(str(d.pk), str(d)) for d in departments]
+            (j.code, "　" * max(j.depth - 3, 0) + localized_name(j)) for j in jurisdictions]
+        self.fields["department"].choices = [("", _("全部部门"))] + [
+            (str(d.pk), localized_name(d)) for d in departments]
 
 
 class BulkDispatchForm(CleanTextFormMixin, forms.Form):

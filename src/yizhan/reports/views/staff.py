@@ -46,6 +46,7 @@ from yizhan.reports import calendar as cal
 from yizhan.reports import selectors, services
 from yizhan.reports import staff_forms as f
 from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
+from yizhan.reports.forms import details_labelled, localized_name
 from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Department, DepartmentMember
 from yizhan.reports.selectors.setup import category_effective
 from yizhan.reports.workflow import actions_from, stage_is_natural
@@ -220,11 +221,27 @@ def _reporter(case) -> dict:
 def _timeline(case) -> list:
     events = list(selectors.case_timeline(case=case))
     labels = dict(CaseState.choices)
+    # names in the active language: the escalation's jurisdiction, the dispatch's department
+    places = {e.data.get("to") for e in events if e.action == CaseAction.ESCALATE and e.data.get("to")}
+    place_names = {j.code: localized_name(j) for j in Jurisdiction.objects.filter(code__in=places)} if places else {}
+    depts = {e.data.get("department") for e in events if e.data.get("department_name")}
+    dept_names = {}
+    if depts:
+        for d in Department.objects.filter(code__in=depts).only("code", "name", "name_en"):
+            dept_names[(d.code, d.name)] = localized_name(d)
     for e in events:
         e.shown_photos = list(e.photos.all()) if hasattr(e, "photos") else []
         e.who = e.actor_label or (str(e.actor) if e.actor_id else _("系统"))
         e.from_label = labels.get(e.from_state, "")
         e.to_label = labels.get(e.to_state, "")
+        if e.data.get("department_name"):
+            e.department_label = dept_names.get((e.data.get("department"), e.data["department_name"]),
+                                                e.data["department_name"])
+        if e.action == CaseAction.ESCALATE and e.data.get("to"):
+            # the clock's own note mixes both languages: say it in the active one instead
+            e.escalated_to = place_names.get(e.data["to"], e.data.get("to_name") or e.data["to"])
+            e.escalation_level = e.data.get("level")
+            e.system_note = not e.actor_id
     return events
 
 
@@ -257,6 +274,7 @@ def _case_context(request, case, *, page: str, bound=None, conflict=None):
     glat, glng = wgs84_to_gcj02(case.lat, case.lng)  # AutoNavi (高德) takes GCJ-02
     ctx = {
         "case": case, "page": page, "timeline": _timeline(case),
+        "details": details_labelled(case),
         "amap_url": f"https://uri.amap.com/marker?position={glng:.6f},{glat:.6f}&name={case.number}&callnative=1",
         "photos": list(case.photos.all()),
         "left": case_time_left(case),
