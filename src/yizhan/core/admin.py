@@ -24,6 +24,9 @@ from yizhan.core import permissions
 from yizhan.core.errors import AppError
 from yizhan.core.forms import add_app_error
 from yizhan.core.models import AuditLog, Notification, OutboundMessage, WebhookSubscription
+from yizhan.core.outbox import outbound_retry
+from yizhan.core.selectors import audit_list
+from yizhan.core.services import webhook_subscription_delete, webhook_subscription_save
 
 
 def _is_super(user) -> bool:
@@ -185,7 +188,6 @@ class AuditLogAdmin(ReadOnlyAdmin):
         qs = admin.ModelAdmin.get_queryset(self, request)
         if _is_super(request.user):
             return qs
-        from yizhan.core.selectors import audit_list
 
         return audit_list(actor=request.user) if permissions.has_perm_anywhere(request.user, "audit.view") else qs.none()
 
@@ -240,14 +242,10 @@ class WebhookSubscriptionAdmin(ScopedAdmin):
         return form
 
     def service_save(self, request, obj, data, change):
-        from yizhan.core.services import webhook_subscription_save
-
         return webhook_subscription_save(actor=request.user, subscription=obj if change else None,
                                          jurisdiction=data.get("jurisdiction"), data=data)
 
     def service_delete(self, request, obj):
-        from yizhan.core.services import webhook_subscription_delete
-
         webhook_subscription_delete(actor=request.user, subscription=obj)
 
 
@@ -263,8 +261,6 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
 
     @admin.action(description="重新发送所选消息 (requeue)")
     def retry(self, request, queryset):
-        from yizhan.core.outbox import outbound_retry
-
         count = outbound_retry(actor=request.user, ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} ✓")
 

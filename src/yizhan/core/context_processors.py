@@ -2,14 +2,15 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from yizhan.core import permissions
+from yizhan.core.manifest import nav_entries
+from yizhan.core.selectors import notifications_unread_count
+
 
 def nav_for(user) -> list[dict]:
     """The top-bar entries ``user`` sees, from every installed app's manifest, in order:
     ``[{"key", "label", "url"}]``. Public entries for everyone; the others by the
     permission (held somewhere) or the role they name."""
-    from yizhan.core import permissions
-    from yizhan.core.manifest import nav_entries
-
     signed_in = user is not None and user.is_authenticated
     items = []
     for entry in nav_entries():
@@ -31,8 +32,6 @@ def home_for(user) -> str:
     """Where ``user`` lands after login: their role's home page (the top-bar entry they
     see with the lowest ``home`` rank: dispatch console, work inbox, keeper page, station
     management, audit log), else the site's home page."""
-    from yizhan.core.manifest import nav_entries
-
     ranked = [item for item in nav_for(user) if item["home"] is not None]
     if ranked:
         return min(ranked, key=lambda item: item["home"])["url"]
@@ -45,13 +44,9 @@ def yizhan(request):
     ``YIZHAN_UNREAD``: the user's unread inbox count."""
 
     def unread():
-        from yizhan.core.selectors import notifications_unread_count
-
         return notifications_unread_count(user=getattr(request, "user", None))
 
     def home():
-        from yizhan.core.manifest import nav_entries
-
         return next((reverse(e.url_name) for e in nav_entries() if e.public), "/")
 
     return {

@@ -61,6 +61,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from yizhan.core.audit import audit_record
+from yizhan.core.errors import PermissionDenied
 from yizhan.core.models import (
     ChannelBinding,
     Notification,
@@ -223,6 +225,7 @@ def _kick() -> None:
     if not _setting("YIZHAN_NOTIFY_ENQUEUE", True):
         return
     try:
+        # imported here: core.tasks imports this module (the task calls back into the outbox)
         from yizhan.core.tasks import outbox_deliver
 
         outbox_deliver.enqueue()
@@ -323,9 +326,6 @@ def outbound_retry(*, actor, ids: list[int] | None = None) -> int:
     """Send dead (or failed) copies again from a clean slate: support, after the cause
     is fixed. ``ids`` None = every dead one. ``actor`` None = the command line;
     otherwise superusers only. Returns how many were requeued."""
-    from yizhan.core.audit import audit_record
-    from yizhan.core.errors import PermissionDenied
-
     if actor is not None and not (getattr(actor, "is_superuser", False) and actor.is_active):
         raise PermissionDenied()
     with transaction.atomic():
