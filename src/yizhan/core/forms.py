@@ -6,7 +6,9 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from yizhan.core.audit_labels import action_label
 from yizhan.core.errors import AppError
+from yizhan.core.models import AuditAction
 
 
 def add_app_error(form, exc: AppError, *, field_map: dict[str, str] | None = None) -> None:
@@ -26,9 +28,6 @@ class AuditFilterForm(forms.Form):
     until = forms.DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
-        from yizhan.core.models import AuditAction
-
         super().__init__(*args, **kwargs)
-        from yizhan.core.audit_labels import action_label
 
         self.fields["action"].choices = [("", "—"), *((code, action_label(code)) for code in AuditAction.values)]

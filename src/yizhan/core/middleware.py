@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextvars
 
+from yizhan.core.api_errors import InvalidCharacters, error_for_bad_request, render_error
+from yizhan.core.errors import AppError, NotFound, ValidationError
+
 _ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("yizhan_client_ip", default=None)
 
 
@@ -92,9 +95,6 @@ class RequestGuardMiddleware:
     @staticmethod
     def _api_miss(request, response):
         """An API URL Django's resolver or ninja's method check refused: the error shape, not HTML."""
-        from yizhan.core.api_errors import render_error
-        from yizhan.core.errors import AppError, NotFound
-
         if response.status_code == 404:
             return render_error(request, NotFound())
         err = AppError(("不支持该请求方法", "Method not allowed"), code="method_not_allowed", status=405)
@@ -107,8 +107,6 @@ class RequestGuardMiddleware:
     def _check(request):
         from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
         from django.http.multipartparser import MultiPartParserError
-
-        from yizhan.core.api_errors import InvalidCharacters, error_for_bad_request
 
         if _bad_text(request.path_info):
             return InvalidCharacters(field="path")
@@ -142,8 +140,6 @@ class RequestGuardMiddleware:
         except ValueError:  # not JSON: the view says what is wrong with it
             return None
         except RecursionError:
-            from yizhan.core.errors import ValidationError
-
             return ValidationError(("JSON 嵌套过深", "The JSON is nested too deeply"), code="invalid")
         field = _bad_json_path(parsed)
         return InvalidCharacters(field=field) if field else None
@@ -151,8 +147,6 @@ class RequestGuardMiddleware:
     @staticmethod
     def _refuse(request, error):
         if _is_api(request) or request.path_info.startswith("/open311/"):
-            from yizhan.core.api_errors import render_error
-
             return render_error(request, error)
         from django.http import HttpResponse
 

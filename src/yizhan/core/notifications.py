@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.errors import Message
 from yizhan.core.models import Notification
+from yizhan.core.outbox import outbound_queue
 
 # What people see on the settings page for each kind (the ones the apps use today).
 KIND_LABELS = {
@@ -40,8 +41,6 @@ def notify(*, user, kind: str, title: Message, body: Message | None = None, url:
     """Tell ``user`` about ``kind``. ``jurisdiction`` (optional: a Jurisdiction or its
     path) is where it happened — the webhooks of that node and its ancestors receive it;
     without it, those of the user's own jurisdictions do."""
-    from yizhan.core.outbox import outbound_queue
-
     notification = Notification.objects.create(
         user=user,
         kind=kind,

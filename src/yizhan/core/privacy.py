@@ -30,6 +30,17 @@ from django.apps import apps
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
+from yizhan.core.models import (
+    AuditLog,
+    ChannelBinding,
+    DomainEvent,
+    Notification,
+    NotificationPreference,
+    OutboundMessage,
+    WebhookSubscription,
+)
+from yizhan.core.pii import mask_id, mask_phone
+
 DELETED_LABEL = "已注销用户"
 
 # A needle shorter than this is too likely to be part of other words ("王" in "王府井").
@@ -39,8 +50,6 @@ MIN_NEEDLE = 2
 def identifiers(user) -> list[str]:
     """Every string that names ``user`` in free text: username, display and real
     names, e-mail, phone (raw and masked), ID number. Longest first."""
-    from yizhan.core.pii import mask_id, mask_phone
-
     values = {
         user.get_username(),
         getattr(user, "display_name", ""),
@@ -195,16 +204,6 @@ def erase(user, *, needles=None, own_objects=()) -> None:
     identifiers taken before the account was made anonymous; ``own_objects`` are
     (object_type, object_id) pairs of rows that were theirs (profile, tokens), whose
     audit rows lose the IP and the recorded changes too."""
-    from yizhan.core.models import (
-        AuditLog,
-        ChannelBinding,
-        DomainEvent,
-        Notification,
-        NotificationPreference,
-        OutboundMessage,
-        WebhookSubscription,
-    )
-
     needles = list(needles if needles is not None else identifiers(user))
     AuditLog.objects.filter(actor=user).update(actor=None, actor_label=DELETED_LABEL, ip=None)
     own = Q(object_type=user._meta.label_lower, object_id=str(user.pk))

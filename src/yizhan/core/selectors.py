@@ -6,8 +6,17 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from yizhan.core.models import AuditLog, Notification
+from yizhan.core import outbox
+from yizhan.core.errors import ValidationError
+from yizhan.core.models import (
+    AuditLog,
+    ChannelBinding,
+    Notification,
+    NotificationPreference,
+    OutboundChannel,
+)
 from yizhan.core.permissions import require, scope_paths
+from yizhan.core.pii import mask_phone
 
 
 def audit_list(*, actor, filters: dict | None = None) -> QuerySet:
@@ -48,8 +57,6 @@ def _parse_dt(value: str, field: str) -> datetime:
     from django.utils import timezone
     from django.utils.dateparse import parse_date, parse_datetime
 
-    from yizhan.core.errors import ValidationError
-
     dt = parse_datetime(value)
     if dt is None:
         d = parse_date(value)
@@ -76,10 +83,6 @@ def notifications_unread_count(*, user) -> int:
 def notification_channels_for(*, user) -> dict:
     """What the settings page shows the user about their outbound channels."""
     from django.conf import settings
-
-    from yizhan.core import outbox
-    from yizhan.core.models import ChannelBinding, NotificationPreference, OutboundChannel
-    from yizhan.core.pii import mask_phone
 
     pref = NotificationPreference.objects.filter(user=user).first()
     enabled = outbox.enabled_channels()

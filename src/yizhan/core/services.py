@@ -5,8 +5,16 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from yizhan.core.errors import NotAuthenticated
-from yizhan.core.models import Notification
+from yizhan.core.audit import audit_record
+from yizhan.core.errors import Conflict, NotAuthenticated, PermissionDenied, ValidationError
+from yizhan.core.models import (
+    ChannelBinding,
+    Notification,
+    NotificationPreference,
+    OutboundChannel,
+    WebhookSubscription,
+)
+from yizhan.core.permissions import require
 
 
 def notifications_mark_read(*, actor, ids: list[int] | None = None) -> int:
@@ -35,9 +43,6 @@ def _require_login(actor) -> None:
 
 def notification_preference_set(*, actor, sms_non_urgent: bool):
     """The actor's own choice: SMS also for non-urgent kinds (urgent ones always go)."""
-    from yizhan.core.audit import audit_record
-    from yizhan.core.models import NotificationPreference
-
     _require_login(actor)
     with transaction.atomic():
         pref, _ = NotificationPreference.objects.select_for_update().get_or_create(user=actor)
@@ -52,10 +57,6 @@ def notification_preference_set(*, actor, sms_non_urgent: bool):
 def channel_binding_set(*, actor, user, channel: str, address: str):
     """Bind ``user``'s address on ``channel`` (the WeChat openid, from the WeChat login
     flow, which acts as the user themself). Only the user or a superuser may bind."""
-    from yizhan.core.audit import audit_record
-    from yizhan.core.errors import Conflict, PermissionDenied, ValidationError
-    from yizhan.core.models import ChannelBinding, OutboundChannel
-
     _require_login(actor)
     if actor.pk != user.pk and not getattr(actor, "is_superuser", False):
         raise PermissionDenied()
@@ -76,9 +77,6 @@ def channel_binding_set(*, actor, user, channel: str, address: str):
 
 def channel_binding_remove(*, actor, channel: str) -> bool:
     """The actor unbinds their own address on ``channel``; False if there was none."""
-    from yizhan.core.audit import audit_record
-    from yizhan.core.models import ChannelBinding
-
     _require_login(actor)
     with transaction.atomic():
         binding = ChannelBinding.objects.filter(user=actor, channel=channel).first()
@@ -94,8 +92,6 @@ def _webhook_clean(data: dict) -> dict:
     from urllib.parse import urlsplit
 
     from django.conf import settings
-
-    from yizhan.core.errors import ValidationError
 
     url = (data.get("url") or "").strip()
     parts = urlsplit(url)
@@ -123,13 +119,7 @@ def webhook_subscription_save(*, actor, subscription=None, jurisdiction, data: d
     """Create (``subscription`` None) or change a jurisdiction's webhook. The actor must
     manage people on that node (and on the old one when moving it). A blank secret gets a
     random one."""
-    from yizhan.core.audit import audit_record
-    from yizhan.core.models import WebhookSubscription
-    from yizhan.core.permissions import require
-
     if jurisdiction is None:
-        from yizhan.core.errors import ValidationError
-
         raise ValidationError(("请选择辖区", "Choose a jurisdiction"), code="required", field="jurisdiction")
     require(actor, WEBHOOK_MANAGE_PERM, jurisdiction)
     if subscription is not None:
@@ -153,9 +143,6 @@ def webhook_subscription_save(*, actor, subscription=None, jurisdiction, data: d
 
 
 def webhook_subscription_delete(*, actor, subscription) -> None:
-    from yizhan.core.audit import audit_record
-    from yizhan.core.permissions import require
-
     require(actor, WEBHOOK_MANAGE_PERM, subscription.jurisdiction)
     with transaction.atomic():
         audit_record(actor=actor, action="delete", obj=subscription, jurisdiction_path=subscription.jurisdiction.path,

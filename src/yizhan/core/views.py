@@ -10,8 +10,10 @@ from django.views.decorators.http import require_http_methods
 
 from yizhan.core import selectors, services
 from yizhan.core.api import notification_dict
+from yizhan.core.audit_labels import action_label, object_label
 from yizhan.core.errors import AppError
 from yizhan.core.forms import AuditFilterForm, add_app_error
+from yizhan.core.notifications import kind_label
 from yizhan.core.pages import login_required_page
 from yizhan.core.permissions import has_perm_anywhere
 
@@ -42,8 +44,6 @@ def inbox_view(request):
 def notification_settings_view(request):
     """The user's outbound channels: masked phone, WeChat bound or not, SMS for
     non-urgent kinds on/off, unbind WeChat."""
-    from yizhan.core.notifications import kind_label
-
     if request.method == "POST":
         if request.POST.get("action") == "unbind_wechat":
             services.channel_binding_remove(actor=request.user, channel="wechat")
@@ -83,7 +83,6 @@ def audit_view(request):
         add_app_error(form, exc)
         qs = selectors.audit_list(actor=request.user)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    from yizhan.core.audit_labels import action_label, object_label
 
     for row in page:
         row.action_label = action_label(row.action)

@@ -59,6 +59,7 @@ from yizhan.core.errors import (
     ValidationError,
 )
 from yizhan.core.models import AuditAction
+from yizhan.core.notifications import notify
 
 SYSTEM = "system"
 
@@ -203,8 +204,6 @@ def _sync(target, source) -> None:
 
 
 def _default_notify(step: Step, users, kind, title, body, url) -> None:
-    from yizhan.core.notifications import notify
-
     seen = set()
     for user in users:
         if user is None or user.pk in seen:

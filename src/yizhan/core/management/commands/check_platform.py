@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from yizhan.core.scheduler import heartbeat_age_seconds
+
 
 class Command(BaseCommand):
     help = "Health check: system checks, database, migrations, vendored assets, scheduler heartbeat."
@@ -37,7 +39,6 @@ class Command(BaseCommand):
                 problems.append(f"vendored asset missing: static/vendor/{rel} (run 'make vendor')")
         if not any(p.startswith("vendored") for p in problems):
             self.stdout.write("vendored assets: ok")
-        from yizhan.core.scheduler import heartbeat_age_seconds
 
         age = heartbeat_age_seconds()
         if age is None:

@@ -2,6 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
+from yizhan.core import outbox
+
 
 class Command(BaseCommand):
     help = "Outbound notifications: counts by channel and state; --deliver sends what is due now; " \
@@ -12,8 +14,6 @@ class Command(BaseCommand):
         parser.add_argument("--retry-dead", action="store_true", help="requeue every dead message")
 
     def handle(self, *args, **options):
-        from yizhan.core import outbox
-
         if options["retry_dead"]:
             self.stdout.write(f"requeued {outbox.outbound_retry(actor=None)}")
         if options["deliver"]:

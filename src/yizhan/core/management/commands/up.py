@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from yizhan.core.scheduler import HEARTBEAT_KEY
+from yizhan.core.staticfiles import collect
 from yizhan.core.supervisor import Supervisor
 
 LOGINS_MARK = "Demo logins"  # the demo command's heading of the logins block
@@ -49,7 +50,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=1)
-        from yizhan.core.staticfiles import collect
 
         collect()  # hashed, gzip-compressed, long-cached static files, DEBUG or not
         # The demo app (when installed) loads its district into an empty database, or
