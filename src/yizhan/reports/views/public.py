@@ -8,12 +8,15 @@ Thin on purpose: parse the form -> call a service/selector -> render. A service'
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -85,20 +88,67 @@ def _categories():
     return list(selectors.category_list(active_only=True))
 
 
+COMMON_COUNT = 6
+COMMON_DAYS = 30
+
+
+def _common_codes(categories) -> list[str]:
+    """The categories people report most (last 30 days, at least one case), topped up
+    with the hazards in taxonomy order: the picker's first group."""
+    from django.db.models import Count
+
+    from yizhan.reports.models import Case
+
+    active = {c.code for c in categories}
+    since = timezone.now() - dt.timedelta(days=COMMON_DAYS)
+    rows = (Case.objects.filter(submitted_at__gte=since, category__code__in=active)
+            .values("category__code").annotate(n=Count("id")).order_by("-n", "category__code")[:COMMON_COUNT])
+    codes = [r["category__code"] for r in rows]
+    for c in categories:
+        if len(codes) >= COMMON_COUNT:
+            break
+        if c.is_hazard and c.code not in codes:
+            codes.append(c.code)
+    return codes
+
+
 def _category_groups(categories, lang: str) -> list[dict]:
-    """Categories grouped by kind and major class, in taxonomy order, for the icon grid."""
+    """Categories for the icon grid: the common ones first, then the rest grouped by kind
+    and major class in taxonomy order. Each item carries the words the search box
+    matches (both names, keywords, the class)."""
+    def item(c):
+        words = " ".join([c.name, c.name_en, c.keywords, c.group_name, c.group_name_en]).lower()
+        return {"code": c.code, "name": _name(c, lang), "icon": c.icon, "search": words,
+                "description": _name(c, lang, "description"), "is_hazard": c.is_hazard}
+
+    common = _common_codes(categories) if len(categories) > COMMON_COUNT else []
+    by_code = {c.code: c for c in categories}
     groups: dict[tuple, dict] = {}
     for c in categories:
+        if c.code in common:
+            continue
         key = (c.kind, c.group)
         if key not in groups:
             groups[key] = {"kind": c.kind, "code": c.group, "name": _name(c, lang, "group_name"), "items": [],
                            "first": c.pk}
         groups[key]["first"] = min(groups[key]["first"], c.pk)
-        groups[key]["items"].append({"code": c.code, "name": _name(c, lang), "icon": c.icon,
-                                     "description": _name(c, lang, "description"),
-                                     "is_hazard": c.is_hazard})
+        groups[key]["items"].append(item(c))
     # Classes in the order the taxonomy lists them (loaded in file order), not alphabetically.
-    return sorted(groups.values(), key=lambda g: g["first"])
+    ordered = sorted(groups.values(), key=lambda g: g["first"])
+    if common:
+        ordered.insert(0, {"kind": "", "code": "common", "name": _("常用"), "common": True,
+                           "items": [item(by_code[code]) for code in common]})
+    return ordered
+
+
+def _missing_details(category, details: dict, lang: str) -> dict[str, str]:
+    """The category's required extra fields left empty, each with its message."""
+    out = {}
+    for spec in (getattr(category, "extra_fields", None) or []):
+        if isinstance(spec, dict) and spec.get("name") and spec.get("required") and not details.get(spec["name"]):
+            label = spec.get("label_en") if lang.startswith("en") and spec.get("label_en") else spec.get("label")
+            out[str(spec["name"])] = _("请填写%(label)s") % {"label": label or spec["name"]}
+    return out
 
 
 def _extra_fields(category, lang: str, values: dict | None = None, errors: dict | None = None) -> list[dict]:
@@ -231,6 +281,10 @@ def new(request):
     detail_errors: dict[str, str] = {}
     photos_sent = bool(request.FILES.getlist("photos"))
     support = (post.get("support") or "").strip()
+    if not support:
+        # every required extra field is checked even when something else is wrong too:
+        # each message beside its field, what was typed kept
+        detail_errors = _missing_details(category, details, _lang(request))
     if support:
         try:
             return _support(request, support)
@@ -239,7 +293,7 @@ def new(request):
         except AppError as err:  # the case was closed or merged meanwhile: say so, keep the form
             form.is_valid()
             form.add_error(None, err.text(_lang(request)))
-    elif form.is_valid():
+    elif form.is_valid() and not detail_errors:
         d = form.cleaned_data
         lat, lng = d.get("lat"), d.get("lng")
         if (lat is None or lng is None) and d.get("place"):
@@ -422,6 +476,9 @@ def _case_context(request, case, is_reporter, *, forms=None) -> dict:
         "category_icon": case.category.icon,
         "state_label": case.get_state_display(),
         "photos": _photo_urls(view),
+        # what the handler says it looks like now (approved photos only), shown above "solved?"
+        "after_photos": [p["url"] for p in view.get("photos") or []
+                         if isinstance(p, dict) and p.get("stage") == "after" and p.get("url")],
         "events": events,
         "steps": _stepper(case.state),
         "is_reporter": is_reporter,

@@ -112,6 +112,24 @@
       previews(); photoError(msg);
     }
 
+    // ---- category search: filters the grid by either name, keywords or class (no mouse needed)
+    function filterCategories() {
+      var box = $("cat-search"), st = $("cat-search-status");
+      if (!box) return;
+      var words = box.value.trim().toLowerCase().split(/\s+/).filter(Boolean), shown = 0;
+      Array.prototype.forEach.call(form().querySelectorAll("#cat-groups .cat-group"), function (g) {
+        var any = false;
+        Array.prototype.forEach.call(g.querySelectorAll(".cat"), function (c) {
+          var hay = (c.dataset.search || "") + " " + c.textContent.toLowerCase();
+          var ok = words.every(function (w) { return hay.indexOf(w) >= 0; });
+          c.hidden = !ok; if (ok) { any = true; shown++; }
+        });
+        g.hidden = !any;
+      });
+      if (st) st.textContent = shown ? "" : st.dataset.none;
+    }
+    function enableSearch() { var b = $("cat-search-box"); if (b) b.hidden = false; filterCategories(); }
+
     function counter() {
       var ta = field("description"), c = $("desc-count");
       if (ta && c) c.textContent = ta.value.length + " / " + c.dataset.max;
@@ -130,10 +148,20 @@
         if (isFinite(a) && isFinite(b)) { setPin(a, b, true); checkDuplicates(); }
       }
     });
-    document.addEventListener("input", function (e) { if (e.target.name === "description") counter(); });
+    document.addEventListener("input", function (e) {
+      if (e.target.name === "description") counter();
+      else if (e.target.id === "cat-search") filterCategories();
+    });
+    // Enter in the search box picks the only match (or the first) instead of submitting.
+    document.addEventListener("keydown", function (e) {
+      if (e.target.id !== "cat-search" || e.key !== "Enter") return;
+      e.preventDefault();
+      var first = form().querySelector("#cat-groups .cat:not([hidden]) input[name=category]");
+      if (first) { first.checked = true; first.focus(); first.dispatchEvent(new Event("change", { bubbles: true })); }
+    });
     document.body.addEventListener("htmx:afterSwap", function (e) {
       if (e.detail.target && e.detail.target.id === "report-form") {
-        counter();
+        counter(); enableSearch();
         var a = parseFloat(field("lat").value), b = parseFloat(field("lng").value);
         if (isFinite(a) && isFinite(b)) setPin(a, b, false);
         var err = form().querySelector(".error[role=alert], .alert-error");
@@ -148,6 +176,7 @@
     if (isFinite(lat0) && isFinite(lng0)) { setPin(lat0, lng0, true); checkDuplicates(); }
     else locate();
     if (category()) loadFields();
+    enableSearch();
     counter();
   }
 
