@@ -29,7 +29,6 @@ from yizhan.accounts.schemas import (
     TokenListOut,
     TokenOut,
 )
-from yizhan.core.errors import ValidationError
 from yizhan.core.middleware import client_ip
 from yizhan.core.pii import mask_id, mask_phone
 from yizhan.core.schemas import LimitQuery, OffsetQuery
@@ -212,8 +211,4 @@ def staff_role_revoke(request, user_id: int, role: str, jurisdiction: str):
 
 
 def _node(code: str):
-    try:
-        return jurisdiction_get(code=code)
-    except Exception as exc:
-        raise ValidationError(("找不到该辖区", "Jurisdiction not found"), code="unknown_jurisdiction",
-                              field="jurisdiction") from exc
+    return jurisdiction_get(code=code)

@@ -33,14 +33,14 @@ def staff_dict(node, *, boundary: bool) -> dict:
     return d
 
 
-@router.get("/", auth=None, response=JurisdictionListOut, openapi_extra={"x-errors": [404]},  # unknown root
+@router.get("/", auth=None, response=JurisdictionListOut,
             summary="The tree: scoped details for staff, names for everyone")
 def jurisdiction_list(request, root: str | None = None, level: str | None = None, boundary: bool = False):
     user = optional_user(request)
     staff = user is not None and (user.is_superuser or has_perm_anywhere(user, "jurisdictions.view"))
     qs = selectors.jurisdiction_list(actor=user if staff else None)
     if root:
-        node = selectors.jurisdiction_get(code=root)
+        node = selectors.jurisdiction_get(code=root, field="root")
         qs = qs.filter(path__startswith=node.path)
     if level:
         qs = qs.filter(level=level)

@@ -1,6 +1,6 @@
 """Error codes of the jurisdictions app."""
 
-from yizhan.core.errors import Message
+from yizhan.core.errors import DefaultField, Message, ValidationError
 
 INVALID_CODE = "invalid_code"
 DUPLICATE_CODE = "duplicate_code"
@@ -27,3 +27,14 @@ MESSAGES = {
     ),
     INVALID_GEOJSON: Message("文件不是有效的 GeoJSON：{reason}", "Not a valid GeoJSON file: {reason}"),
 }
+
+
+class JurisdictionNotFound(DefaultField, ValidationError):
+    """A jurisdiction named by code (query, body or path) that does not exist: one code, one
+    status everywhere (400, like every other bad reference a client sends); ``field`` says
+    which input named it. Replaces ``jurisdiction_not_found`` (404 on GET /jurisdictions/?root=
+    and /needs/figures, 400 on /reports/figures)."""
+
+    code = "unknown_jurisdiction"
+    default_field = "jurisdiction"
+    message = Message("找不到该辖区", "Jurisdiction not found")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from yizhan.core.errors import NotFound
 from yizhan.core.geo import validate_lat_lng
 from yizhan.core.permissions import ancestor_paths, restrict  # noqa: F401 (ancestor_paths: re-exported)
+from yizhan.jurisdictions.errors import JurisdictionNotFound
 from yizhan.jurisdictions.locate import locate
 from yizhan.jurisdictions.models import Jurisdiction
 
@@ -29,10 +29,22 @@ def jurisdiction_subtree(*, node: Jurisdiction, include_self: bool = True) -> Qu
     return qs if include_self else qs.exclude(pk=node.pk)
 
 
-def jurisdiction_get(*, code: str) -> Jurisdiction:
-    node = Jurisdiction.objects.filter(code=code).first()
+def jurisdiction_get(*, code=None, pk=None, field: str = "jurisdiction") -> Jurisdiction:
+    """The one lookup of a jurisdiction by ``code`` (str, or a ``Jurisdiction`` passed through)
+    or ``pk``; :class:`JurisdictionNotFound` (400, ``field``) when there is none."""
+    if isinstance(code, Jurisdiction):
+        return code
+    code = "" if code is None else str(code).strip()
+    node = None
+    if code:
+        node = Jurisdiction.objects.filter(code=code).first()
+    elif pk is not None:
+        try:
+            node = Jurisdiction.objects.filter(pk=int(pk)).first()
+        except (TypeError, ValueError, OverflowError):
+            node = None
     if node is None:
-        raise NotFound(("找不到该辖区", "Jurisdiction not found"), code="jurisdiction_not_found", field="code")
+        raise JurisdictionNotFound(field=field)
     return node
 
 

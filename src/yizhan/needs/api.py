@@ -46,7 +46,7 @@ def categories(request: HttpRequest):
     return [{"code": v, "label": str(label)} for v, label in SuggestionCategory.choices]
 
 
-@router.get("/figures", auth=None, response=S.FiguresWithRowsOut, openapi_extra={"x-errors": [404]},
+@router.get("/figures", auth=None, response=S.FiguresWithRowsOut,
             summary="Collected / solved / in progress / overdue needs, suggestions and wishes (public)")
 def figures(request: HttpRequest, jurisdiction: str = "", since: date | None = None, until: date | None = None):
     from yizhan.jurisdictions.selectors import jurisdiction_get

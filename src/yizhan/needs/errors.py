@@ -11,6 +11,7 @@ from yizhan.core.errors import (
     RateLimited,
     ValidationError,
 )
+from yizhan.jurisdictions.errors import JurisdictionNotFound
 
 
 class Required(ValidationError):
@@ -41,10 +42,8 @@ class LocationOutside(DefaultField, ValidationError):
     message = Message("该位置不在服务范围内", "This location is outside the area we serve")
 
 
-class UnknownJurisdiction(DefaultField, ValidationError):
-    code = "unknown_jurisdiction"
-    default_field = "jurisdiction"
-    message = Message("所选社区不存在", "Unknown community")
+# One jurisdiction lookup (jurisdictions.selectors.jurisdiction_get), one error class.
+UnknownJurisdiction = JurisdictionNotFound
 
 
 class InvalidDate(ValidationError):

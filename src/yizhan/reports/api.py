@@ -340,12 +340,9 @@ def case_public_detail(request: HttpRequest, number: str):
 def counts(request: HttpRequest, jurisdiction: str = "", months: int = 12):
     node = None
     if jurisdiction:
-        from yizhan.jurisdictions.models import Jurisdiction
+        from yizhan.jurisdictions.selectors import jurisdiction_get
 
-        node = Jurisdiction.objects.filter(code=jurisdiction).first()
-        if node is None:
-            raise ValidationError(Message("请选择有效的辖区", "Choose a valid jurisdiction"),
-                                  code="unknown_jurisdiction", field="jurisdiction")
+        node = jurisdiction_get(code=jurisdiction)
     return selectors.case_public_counts(jurisdiction=node, months=max(1, min(months, 60)))
 
 
@@ -530,13 +527,9 @@ def photo_unpublish(request: HttpRequest, photo_id: int):
 
 
 def _jurisdiction(code: str, field: str = "jurisdiction"):
-    from yizhan.jurisdictions.models import Jurisdiction
+    from yizhan.jurisdictions.selectors import jurisdiction_get
 
-    node = Jurisdiction.objects.filter(code=code).first() if code else None
-    if node is None:
-        raise ValidationError(Message("请选择有效的辖区", "Choose a valid jurisdiction"),
-                              code="unknown_jurisdiction", field=field)
-    return node
+    return jurisdiction_get(code=code, field=field)
 
 
 def _calendar_out(node) -> dict:

@@ -43,6 +43,7 @@ from yizhan.core.errors import ValidationError
 from yizhan.core.permissions import require, restrict
 from yizhan.core.tz import SHANGHAI
 from yizhan.jurisdictions.models import Jurisdiction
+from yizhan.jurisdictions.selectors import jurisdiction_get
 from yizhan.reports.choices import CaseState
 from yizhan.reports.models import Case, Category, Department
 
@@ -232,11 +233,7 @@ def _cases(*, actor, since, until, jurisdiction):
                   path_field="jurisdiction__path")
     node = None
     if jurisdiction:
-        code = jurisdiction.code if isinstance(jurisdiction, Jurisdiction) else str(jurisdiction)
-        node = Jurisdiction.objects.filter(code=code).first()
-        if node is None:
-            raise ValidationError(("找不到该辖区", "Jurisdiction not found"), code="jurisdiction_not_found",
-                                  field="jurisdiction")
+        node = jurisdiction_get(code=jurisdiction)
         require(actor, "reports.figures", node)
         qs = qs.filter(jurisdiction__path__startswith=node.path)
     start = _as_instant(since, field="since", end=False)

@@ -116,14 +116,11 @@ def export_csv(request: HttpRequest):
 
 @router.get("/coverage", summary="15-minute coverage of a jurisdiction (staff)")
 def coverage(request: HttpRequest, jurisdiction: str = "", mode: str = "walk", minutes: str = "15"):
-    from yizhan.jurisdictions.models import Jurisdiction
+    from yizhan.jurisdictions.selectors import jurisdiction_get
 
     actor = request.auth
     permissions.require(actor, "stations.view")
-    node = Jurisdiction.objects.filter(code=jurisdiction).first() if jurisdiction else None
-    if node is None:
-        raise ValidationError(Message("请选择有效的辖区", "Choose a valid jurisdiction"),
-                              code="unknown_jurisdiction", field="jurisdiction")
+    node = jurisdiction_get(code=jurisdiction)
     permissions.require(actor, "stations.view", node)
     if mode not in MODES:
         raise ValidationError(Message("出行方式须为 walk 或 ebike", "mode must be walk or ebike"),

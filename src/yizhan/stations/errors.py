@@ -16,6 +16,7 @@ from yizhan.core.errors import (
     OutOfJurisdiction,
     ValidationError,
 )
+from yizhan.jurisdictions.errors import JurisdictionNotFound
 
 # ---- QR tokens ---------------------------------------------------------------
 
@@ -67,10 +68,8 @@ class InvalidStationField(ValidationError):
     message = Message("驿站信息填写有误", "Invalid station data")
 
 
-class UnknownJurisdiction(DefaultField, ValidationError):
-    code = "unknown_jurisdiction"
-    default_field = "jurisdiction"
-    message = Message("所属社区/网格不存在", "Unknown community or grid")
+# One jurisdiction lookup (jurisdictions.selectors.jurisdiction_get), one error class.
+UnknownJurisdiction = JurisdictionNotFound
 
 
 class InvalidHub(DefaultField, ValidationError):

@@ -154,15 +154,9 @@ def _clean_date(value, *, field: str) -> date | None:
 
 
 def _resolve_jurisdiction(value):
-    from yizhan.jurisdictions.models import Jurisdiction
+    from yizhan.jurisdictions.selectors import jurisdiction_get
 
-    if isinstance(value, Jurisdiction):
-        return value
-    code = "" if value is None else str(value).strip()
-    node = Jurisdiction.objects.filter(code=code).first() if code else None
-    if node is None:
-        raise E.UnknownJurisdiction()
-    return node
+    return jurisdiction_get(code=value)
 
 
 def _resolve_hub(value, *, self_code: str | None = None):

@@ -19,7 +19,7 @@ def test_public_tree_names_only(client, tree):
     assert body["count"] == 13 and body["scoped"] is False
     assert set(body["items"][0]) == {"code", "name", "name_en", "level", "parent", "depth"}
     assert client.get(f"{API}/?root={tree.community.code}").json()["count"] == 3
-    assert_error(client.get(f"{API}/?root=NOPE"), 404, "jurisdiction_not_found")
+    assert_error(client.get(f"{API}/?root=NOPE"), 400, "unknown_jurisdiction", "root")  # merged: was 404 jurisdiction_not_found
 
 
 def test_staff_tree_scoped(client, tree):

@@ -63,7 +63,7 @@ def test_figures_public_and_exact(client, w):
     assert body["needs"]["collected"] == 5 and body["needs"]["solved"] == 3 and body["needs"]["solve_rate"] == 0.6
     assert [r["jurisdiction"]["code"] for r in body["rows"]] == [w.tree.community.code]
     assert client.get(f"{API}/figures").json()["needs"]["collected"] == 5
-    assert_error(client.get(f"{API}/figures", {"jurisdiction": "NOPE"}), 404, "jurisdiction_not_found")
+    assert_error(client.get(f"{API}/figures", {"jurisdiction": "NOPE"}), 400, "unknown_jurisdiction", "jurisdiction")  # merged: was 404 jurisdiction_not_found
     assert_error(client.get(f"{API}/figures", {"since": "yesterday"}), 400, "invalid")
 
 

@@ -16,6 +16,7 @@ import re
 from django import forms
 from django.contrib import messages
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -368,7 +369,7 @@ def _settings_category_override(request, cat, code=None):
     node = next((n for n in nodes if n.code == code), None) if code else \
         next((n for n in nodes if n.level == "district"), nodes[0])
     if node is None:
-        raise NotFound(code="jurisdiction_not_found")
+        raise Http404("not one of your districts or cities")
     here = f"{reverse('reports:settings_category', args=[cat.code])}?j={node.code}"
     eff = selectors.category_effective(category=cat, jurisdiction=node)
     default = selectors.category_effective(category=cat, jurisdiction=node.parent) if node.parent_id else \
@@ -448,7 +449,7 @@ def _calendar_node(request, code=None):
         return nodes, next((n for n in nodes if n.level == "district"), nodes[0])
     node = next((n for n in nodes if n.code == code), None)
     if node is None:
-        raise NotFound(code="jurisdiction_not_found")
+        raise Http404("not one of your districts or cities")
     return nodes, node
 
 
@@ -555,7 +556,7 @@ def settings_departments_defaults(request):
     nodes = _department_nodes(request.user)
     node = next((n for n in nodes if n.code == request.POST.get("jurisdiction")), None)
     if node is None:
-        raise NotFound(code="jurisdiction_not_found")
+        raise Http404("not one of your districts or cities")
     services.department_defaults_create(actor=request.user, jurisdiction=node)
     _flash(request, _("已补齐 %(name)s 的标准部门") % {"name": node.name})
     return redirect("reports:settings_departments")
