@@ -8,6 +8,7 @@ from yizhan.core import permissions
 from yizhan.core.admin import ReadOnlyAdmin, ScopedAdmin, _is_super
 from yizhan.core.audit import AuditAction, audit_record
 from yizhan.core.pii import mask_id, mask_phone
+from yizhan.jurisdictions.models import Jurisdiction
 
 
 @admin.register(User)
@@ -85,8 +86,6 @@ class RoleGrantAdmin(ScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "jurisdiction" and not _is_super(request.user):
-            from yizhan.jurisdictions.models import Jurisdiction
-
             kwargs["queryset"] = permissions.restrict(
                 Jurisdiction.objects.all(), request.user, "people.manage", path_field="path")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,15 +1,15 @@
 from django.contrib.auth.backends import ModelBackend
 
+from yizhan.accounts.services import staff_login
+from yizhan.core.errors import AppError
+from yizhan.core.middleware import client_ip
+
 
 class StaffPasswordBackend(ModelBackend):
     """Username + password for staff, through ``accounts.services.staff_login`` so
     every password login (our page and Django admin) gets lock-out and audit rows."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        from yizhan.accounts.services import staff_login
-        from yizhan.core.errors import AppError
-        from yizhan.core.middleware import client_ip
-
         if username is None:
             username = kwargs.get("phone") or kwargs.get(self._username_field())
         if username is None or password is None:

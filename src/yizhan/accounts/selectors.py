@@ -6,7 +6,11 @@ import hashlib
 
 from django.utils import timezone
 
-from yizhan.accounts.models import ApiToken, User
+from yizhan.accounts.models import ApiToken, RoleGrant, User, WorkerProfile
+from yizhan.core.audit import AuditAction, audit_record
+from yizhan.core.errors import NotFound, OutOfJurisdiction
+from yizhan.core.permissions import require, restrict
+from yizhan.jurisdictions.models import Jurisdiction
 
 
 def token_hash(raw: str) -> str:
@@ -36,8 +40,6 @@ def api_tokens_of(*, user: User):
 
 def api_token_get(*, actor, token_id: int) -> ApiToken:
     """One of the actor's own tokens (superusers: anyone's)."""
-    from yizhan.core.errors import NotFound
-
     qs = ApiToken.objects.select_related("user")
     if not actor.is_superuser:
         qs = qs.filter(user=actor)
@@ -52,17 +54,12 @@ def staff_list(*, actor, filters: dict | None = None):
     without roles). Filters: role, jurisdiction (code, subtree), q (username/name)."""
     from django.db.models import Q
 
-    from yizhan.accounts.models import RoleGrant
-    from yizhan.core.permissions import require, restrict
-
     require(actor, "people.view")
     filters = filters or {}
     grants = restrict(RoleGrant.objects.all(), actor, "people.view")
     if filters.get("role"):
         grants = grants.filter(role=filters["role"])
     if filters.get("jurisdiction"):
-        from yizhan.jurisdictions.models import Jurisdiction
-
         node = Jurisdiction.objects.filter(code=filters["jurisdiction"]).first()
         grants = grants.filter(jurisdiction__path__startswith=node.path) if node else grants.none()
     qs = User.objects.filter(pk__in=grants.values("user_id")).order_by("username")
@@ -75,11 +72,6 @@ def staff_list(*, actor, filters: dict | None = None):
 def staff_get(*, actor, user_id: int) -> User:
     """One person's record, if any of their roles lies inside the actor's scope.
     Reading it is recorded in the audit log (PIPL: every staff read of a person)."""
-    from yizhan.accounts.models import RoleGrant
-    from yizhan.core.audit import AuditAction, audit_record
-    from yizhan.core.errors import NotFound, OutOfJurisdiction
-    from yizhan.core.permissions import require, restrict
-
     require(actor, "people.view")
     user = User.objects.filter(pk=user_id).first()
     if user is None:
@@ -96,8 +88,6 @@ def staff_get(*, actor, user_id: int) -> User:
 
 def staff_list_audited(*, actor, users: list[User]) -> None:
     """One audit row for a page of people shown to staff."""
-    from yizhan.core.audit import AuditAction, audit_record
-
     if users:
         audit_record(
             actor=actor, action=AuditAction.READ, object_type="accounts.user",
@@ -107,6 +97,4 @@ def staff_list_audited(*, actor, users: list[User]) -> None:
 
 
 def worker_profile_of(*, user: User):
-    from yizhan.accounts.models import WorkerProfile
-
     return WorkerProfile.objects.filter(user=user).select_related("home_community").first()

@@ -32,7 +32,9 @@ from yizhan.accounts.models import (
     WorkerProfile,
 )
 from yizhan.accounts.selectors import token_hash
+from yizhan.accounts.sms import send_sms
 from yizhan.core import permissions
+from yizhan.core import privacy as core_privacy
 from yizhan.core.audit import AuditAction, audit_record
 from yizhan.core.errors import (
     Conflict,
@@ -42,7 +44,10 @@ from yizhan.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from yizhan.core.geo import COVERAGE_RES, cell_of
+from yizhan.core.models import Notification
 from yizhan.core.pii import mask_phone, normalize_id_number, normalize_phone, redact
+from yizhan.jurisdictions.models import Jurisdiction
 
 # Bump when the privacy notice shown on the login page changes.
 CONSENT_VERSION = "2024-01"
@@ -92,8 +97,6 @@ def otp_request(*, phone: str, ip: str | None = None) -> OneTimeCode:
         text = f"【驿站】您的登录验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。"
 
         def _send():
-            from yizhan.accounts.sms import send_sms
-
             send_sms(phone=phone, text=text, code=code)
 
         transaction.on_commit(_send)
@@ -403,7 +406,6 @@ def worker_profile_update(*, actor, user: User, data: dict) -> WorkerProfile:
         raise NotAuthenticated()
     if actor.pk != user.pk:
         raise PermissionDenied()
-    from yizhan.jurisdictions.models import Jurisdiction
 
     with transaction.atomic():
         profile, _ = WorkerProfile.objects.select_for_update().get_or_create(user=user)
@@ -464,7 +466,6 @@ def worker_profile_update(*, actor, user: User, data: dict) -> WorkerProfile:
                 if profile.home_community_id != node.pk:
                     # Coverage counts workers by home cell: the community's centre
                     # until the worker gives a finer home location.
-                    from yizhan.core.geo import COVERAGE_RES, cell_of
 
                     profile.home_cell = (
                         cell_of(node.center_lat, node.center_lng, COVERAGE_RES) if node.center_lat is not None else ""
@@ -485,7 +486,6 @@ def account_export(*, actor, user: User) -> dict:
         raise NotAuthenticated()
     if actor.pk != user.pk and not actor.is_superuser:
         raise PermissionDenied()
-    from yizhan.core.models import Notification
 
     profile = WorkerProfile.objects.filter(user=user).select_related("home_community").first()
     data = {
@@ -576,7 +576,6 @@ def account_delete(*, actor, user: User) -> DeletionResult:
         raise NotAuthenticated()
     if actor.pk != user.pk and not actor.is_superuser:
         raise PermissionDenied()
-    from yizhan.core import privacy as core_privacy
 
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)

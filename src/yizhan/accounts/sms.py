@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from yizhan.core.pii import mask_phone
+
 
 @dataclass(frozen=True)
 class SmsMessage:
@@ -39,7 +41,6 @@ class ConsoleSmsBackend(BaseSmsBackend):
         with self._lock:
             type(self).outbox.append(msg)
             del type(self).outbox[:-100]
-        from yizhan.core.pii import mask_phone
 
         print(f"[SMS to {mask_phone(phone)}] {text}", file=sys.stdout, flush=True)
 
@@ -59,8 +60,6 @@ class FileSmsBackend(BaseSmsBackend):
     """Appends to ``var/sms.log`` (demo servers without a console)."""
 
     def send(self, *, phone: str, text: str, code: str = "") -> None:
-        from yizhan.core.pii import mask_phone
-
         path = settings.VAR_DIR / "sms.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:

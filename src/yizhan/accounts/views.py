@@ -20,6 +20,9 @@ from yizhan.core.errors import AppError
 from yizhan.core.forms import add_app_error
 from yizhan.core.middleware import client_ip
 from yizhan.core.pages import login_required_page
+from yizhan.core.permissions import roles_of
+from yizhan.core.pii import mask_id, normalize_phone
+from yizhan.jurisdictions.models import Jurisdiction
 
 SESSION_BACKEND = "yizhan.accounts.backends.StaffPasswordBackend"
 
@@ -67,8 +70,6 @@ def otp_view(request):
             add_app_error(phone_form, exc)
             status = exc.status
         else:
-            from yizhan.core.pii import normalize_phone
-
             code_form = f.CodeForm(initial={"phone": normalize_phone(phone_form.cleaned_data["phone"])})
     elif request.method == "POST" and step == "code":
         code_form = f.CodeForm(request.POST)
@@ -105,8 +106,6 @@ def otp_view(request):
 @login_required_page
 @require_http_methods(["GET", "POST"])
 def me_view(request):
-    from yizhan.jurisdictions.models import Jurisdiction
-
     user = request.user
     profile = selectors.worker_profile_of(user=user)
     communities = Jurisdiction.objects.filter(level="community").order_by("path")
@@ -125,7 +124,6 @@ def me_view(request):
         else:
             saved = True
             profile = selectors.worker_profile_of(user=user)
-    from yizhan.core.pii import mask_id
 
     return render(request, "accounts/me.html", {
         "form": form, "profile": profile, "saved": saved, "id_masked": mask_id(user.id_number),
@@ -160,8 +158,6 @@ def me_delete_view(request):
 @login_required_page(staff=True)
 @require_http_methods(["GET", "POST"])
 def tokens_view(request):
-    from yizhan.core.permissions import roles_of
-
     user = request.user
     is_staff = user.is_superuser or user.is_staff or bool(roles_of(user) - {"worker"})
     if not is_staff:

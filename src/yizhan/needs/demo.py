@@ -18,7 +18,9 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from yizhan.accounts.models import RoleGrant, User
 from yizhan.core.permissions import ADMINS
+from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.needs import services
 from yizhan.needs.models import Forum
 
@@ -71,15 +73,11 @@ WISHES = [
 
 
 def _node(code):
-    from yizhan.jurisdictions.models import Jurisdiction
-
     return Jurisdiction.objects.filter(code=code).first()
 
 
 def _owner(node, fallback):
     """The nearest admin on the node or above it (the demo has community admins where stations are)."""
-    from yizhan.accounts.models import RoleGrant
-
     grants = RoleGrant.objects.filter(role__in=ADMINS).select_related("user", "jurisdiction")
     best = None
     for g in grants:
@@ -89,8 +87,6 @@ def _owner(node, fallback):
 
 
 def _workers(node, n):
-    from yizhan.accounts.models import User
-
     qs = User.objects.filter(worker_profile__isnull=False).order_by("phone")
     local = list(qs.filter(worker_profile__home_community=node)[:n]) if node else []
     return local or list(qs[:n])

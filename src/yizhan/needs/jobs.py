@@ -8,7 +8,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from yizhan.core.audit import audit_record
+from yizhan.core.errors import Message
+from yizhan.core.models import AuditAction
+from yizhan.core.notifications import notify
 from yizhan.core.scheduler import every
+from yizhan.needs.models import Need
+from yizhan.needs.selectors import overdue_q
 
 
 def need_overdue_notify(*, today: date | None = None, limit: int = 500) -> int:
@@ -18,13 +24,6 @@ def need_overdue_notify(*, today: date | None = None, limit: int = 500) -> int:
     due date (reassigned) can warn again. The marker is set by a conditional UPDATE in
     the same transaction as the notice, so two schedulers cannot both send it.
     Returns how many owners were told."""
-    from yizhan.core.audit import audit_record
-    from yizhan.core.errors import Message
-    from yizhan.core.models import AuditAction
-    from yizhan.core.notifications import notify
-    from yizhan.needs.models import Need
-    from yizhan.needs.selectors import overdue_q
-
     today = today or timezone.localdate()
     not_told = (Q(overdue_notified_for__isnull=True) | Q(overdue_notified_for__lt=F("due_on"))
                 | Q(overdue_notified_for__gt=F("due_on")))

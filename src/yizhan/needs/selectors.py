@@ -14,8 +14,10 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from yizhan.accounts.models import RoleGrant
 from yizhan.core import permissions
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
+from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.jurisdictions.selectors import ancestor_paths
 from yizhan.needs import errors as E
 from yizhan.needs import workflow as W
@@ -45,8 +47,6 @@ def _scoped(qs: QuerySet, actor) -> QuerySet:
 
 
 def _under(qs: QuerySet, code: str) -> QuerySet:
-    from yizhan.jurisdictions.models import Jurisdiction
-
     node = Jurisdiction.objects.filter(code=code).first()
     return qs.filter(jurisdiction__path__startswith=node.path) if node else qs.none()
 
@@ -400,8 +400,6 @@ def needs_figures_rows(*, jurisdiction, since=None, until=None, today=None) -> l
 
 def staff_scope_nodes(*, actor, perm: str = "needs.view") -> list:
     """The jurisdiction nodes at the top of the actor's scope (for figures and pickers)."""
-    from yizhan.jurisdictions.models import Jurisdiction
-
     paths = permissions.scope_paths(actor, perm)
     if paths == ["/"]:
         return list(Jurisdiction.objects.filter(parent__isnull=True).order_by("code"))
@@ -413,16 +411,12 @@ def staff_scope_nodes(*, actor, perm: str = "needs.view") -> list:
 
 def community_choices() -> list[tuple[str, str]]:
     """Every community (for the public forms), "街道 · 社区"."""
-    from yizhan.jurisdictions.models import Jurisdiction
-
     rows = Jurisdiction.objects.filter(level="community").select_related("parent").order_by("path")[:1000]
     return [(j.code, f"{j.parent.name} · {j.name}" if j.parent_id else j.name) for j in rows]
 
 
 def manage_place_choices(*, actor) -> list[tuple[str, str]]:
     """Nodes where the actor may record forums and needs (street, community, grid)."""
-    from yizhan.jurisdictions.models import Jurisdiction
-
     qs = permissions.restrict(Jurisdiction.objects.all(), actor, "needs.manage", path_field="path")
     qs = qs.filter(level__in=["district", "street", "community"]).order_by("path")[:500]
     return [(j.code, ("　" * max(0, j.depth - 1)) + j.name) for j in qs]
@@ -430,8 +424,6 @@ def manage_place_choices(*, actor) -> list[tuple[str, str]]:
 
 def owner_choices(*, jurisdiction) -> list[tuple[str, str]]:
     """Staff who may own a need of ``jurisdiction``: a role on it, above it or inside it."""
-    from yizhan.accounts.models import RoleGrant
-
     ancestors = [p for p in ancestor_paths(jurisdiction.path)]
     grants = (
         RoleGrant.objects.exclude(role="worker")

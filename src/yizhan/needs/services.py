@@ -23,16 +23,21 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from yizhan.accounts.models import RoleGrant, User
 from yizhan.core import permissions
 from yizhan.core.audit import audit_record
 from yizhan.core.errors import (
     Message,
     NotAuthenticated,
 )
-from yizhan.core.models import AuditAction
+from yizhan.core.geo import validate_lat_lng
+from yizhan.core.middleware import current_ip
+from yizhan.core.models import AuditAction, AuditLog
 from yizhan.core.notifications import notify
 from yizhan.core.pii import redact
 from yizhan.core.workflow import workflow_transition
+from yizhan.jurisdictions.models import Jurisdiction
+from yizhan.jurisdictions.selectors import jurisdiction_locate
 from yizhan.needs import errors as E
 from yizhan.needs import workflow as W
 from yizhan.needs.choices import (
@@ -104,8 +109,6 @@ def _count(value, *, field: str, limit: int) -> int:
 
 
 def _jurisdiction(value, *, field: str = "jurisdiction"):
-    from yizhan.jurisdictions.models import Jurisdiction
-
     if isinstance(value, Jurisdiction):
         return value
     code = "" if value is None else str(value).strip()
@@ -117,8 +120,6 @@ def _jurisdiction(value, *, field: str = "jurisdiction"):
 
 def locate_community(*, lat, lng):
     """The community containing the point (the deepest node above grid level)."""
-    from yizhan.jurisdictions.selectors import jurisdiction_locate
-
     chain = jurisdiction_locate(lat=lat, lng=lng)
     if not chain:
         raise E.LocationOutside()
@@ -134,7 +135,6 @@ def _place(*, jurisdiction, lat, lng):
         return _jurisdiction(jurisdiction), None, None
     if lat in (None, "") or lng in (None, ""):
         raise E.LocationRequired()
-    from yizhan.core.geo import validate_lat_lng
 
     lat_f, lng_f = validate_lat_lng(lat, lng)
     return locate_community(lat=lat_f, lng=lng_f), lat_f, lng_f
@@ -177,9 +177,6 @@ def suggestion_submit(
 
 def _check_anonymous_rate() -> None:
     from datetime import timedelta
-
-    from yizhan.core.middleware import current_ip
-    from yizhan.core.models import AuditLog
 
     ip = current_ip()
     if not ip:
@@ -360,8 +357,6 @@ def forum_create(
 
 def _check_owner(owner, jurisdiction):
     """A staff user working on this jurisdiction (a role on it, above it or inside it)."""
-    from yizhan.accounts.models import RoleGrant
-
     if owner is None or not getattr(owner, "pk", None):
         raise E.InvalidOwner()
     if getattr(owner, "is_superuser", False):
@@ -373,8 +368,6 @@ def _check_owner(owner, jurisdiction):
 
 
 def _resolve_owner(owner):
-    from yizhan.accounts.models import User
-
     if owner is None or isinstance(owner, User):
         return owner
     text = str(owner).strip()

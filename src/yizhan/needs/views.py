@@ -18,6 +18,7 @@ from yizhan.core import pages, permissions
 from yizhan.core.errors import AppError
 from yizhan.core.forms import add_app_error
 from yizhan.core.pages import STAFF_LOGIN, WORKER_LOGIN
+from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.needs import forms as f
 from yizhan.needs import selectors, services
 from yizhan.needs.choices import NeedAction, NeedState, SuggestionState, WishAction, WishState
@@ -36,8 +37,6 @@ def app_errors(login_url: str | None = None):
 
 
 def _wall_context(request, *, code: str = ""):
-    from yizhan.jurisdictions.models import Jurisdiction
-
     node = Jurisdiction.objects.filter(code=code).first() if code else None
     wishes = list(selectors.wish_public_list(filters={"jurisdiction": node.code if node else ""})[:60])
     mine = selectors.supported_ids(actor=request.user, wishes=wishes)

@@ -28,9 +28,11 @@ import h3
 import numpy as np
 from shapely.geometry import shape
 
+from yizhan.accounts.models import WorkerProfile
 from yizhan.core.errors import Message, ValidationError
 from yizhan.core.geo import COVERAGE_RES, EARTH_RADIUS_M, cells_in_geometry
 from yizhan.stations.choices import StationStatus
+from yizhan.stations.models import Station
 from yizhan.stations.nearby import DETOUR_FACTOR, SPEEDS_KMH
 
 MAX_MINUTES = 60
@@ -71,8 +73,6 @@ def _haversine_np(lat1: float, lng1: float, lat2: np.ndarray, lng2: np.ndarray) 
 
 
 def _open_stations_near(bounds: tuple[float, float, float, float], radius_m: float) -> np.ndarray:
-    from yizhan.stations.models import Station
-
     min_lng, min_lat, max_lng, max_lat = bounds
     dlat = math.degrees(radius_m / EARTH_RADIUS_M) * 1.01
     cos_edge = max(0.01, math.cos(math.radians(min(89.0, max(abs(min_lat), abs(max_lat)) + dlat))))
@@ -131,8 +131,6 @@ def uncovered_geojson(cells: list[str], *, minutes, mode: str) -> dict:
 
 def _workers(cell_set: set[str], covered_cells: set[str]) -> tuple[int, int]:
     from django.db.models import Count
-
-    from yizhan.accounts.models import WorkerProfile
 
     total = covered = 0
     rows = (

@@ -55,6 +55,7 @@ from yizhan.core.errors import Message, ValidationError
 from yizhan.core.geo import EARTH_RADIUS_M, validate_lat_lng
 from yizhan.stations import hours as H
 from yizhan.stations.choices import Amenity, StationStatus
+from yizhan.stations.models import Station, StationHoliday
 
 WALK_KMH = 4.5
 EBIKE_KMH = 15.0
@@ -164,8 +165,6 @@ def _holiday_window(now: datetime) -> tuple:
 
 
 def _load_holidays(positions: dict[int, int], window: tuple) -> dict[int, dict]:
-    from yizhan.stations.models import StationHoliday
-
     out: dict[int, dict] = {}
     rows = StationHoliday.objects.filter(date__gte=window[0], date__lte=window[1]).values_list(
         "station_id", "date", "intervals"
@@ -190,8 +189,6 @@ def _build(now: datetime) -> _Index:
 
     from django.db.models import F, TextField
     from django.db.models.functions import Cast
-
-    from yizhan.stations.models import Station
 
     # JSON columns read as text and decoded once per distinct value: stations share
     # schedules and amenity sets, so this is a few hundred json.loads, not 2 × 130,000.
@@ -292,8 +289,6 @@ def _cache_version():
 
 
 def _table_fingerprint() -> tuple:
-    from yizhan.stations.models import Station, StationHoliday
-
     agg = Station.objects.aggregate(n=Count("id"), m=Max("updated_at"))
     hol = StationHoliday.objects.aggregate(n=Count("id"), m=Max("id"))
     return (agg["n"], agg["m"], hol["n"], hol["m"])

@@ -20,7 +20,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from yizhan.core.tz import SHANGHAI
+from yizhan.stations.choices import StationStatus
 from yizhan.stations.errors import QrBadSignature, QrExpired, QrMalformed, QrUnknownStation
+from yizhan.stations.models import Station
 
 SIG_BYTES = 16
 _TOKEN_RE = re.compile(r"^([A-Za-z0-9_-]{1,64})\.([0-9]{6})\.([A-Za-z0-9_-]{22})$")
@@ -56,9 +58,6 @@ def qr_url_for(*, station, day: date | None = None) -> str:
 
 def qr_token_verify(*, token: str, now: datetime | None = None):
     """The station a token belongs to, if it is genuine and for today."""
-    from yizhan.stations.choices import StationStatus
-    from yizhan.stations.models import Station
-
     match = _TOKEN_RE.match((token or "").strip())
     if not match:
         raise QrMalformed()

@@ -21,6 +21,7 @@ from yizhan.core.audit import audit_record
 from yizhan.core.errors import NotAuthenticated, PermissionDenied
 from yizhan.core.models import AuditAction
 from yizhan.core.pii import mask_phone
+from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.stations import errors as E
 from yizhan.stations.choices import StationStatus
 from yizhan.stations.hours import open_status
@@ -184,8 +185,6 @@ def station_staff_list(*, actor, filters: dict | None = None) -> QuerySet:
     if filters.get("type"):
         qs = qs.filter(type=filters["type"])
     if filters.get("jurisdiction"):
-        from yizhan.jurisdictions.models import Jurisdiction
-
         node = Jurisdiction.objects.filter(code=filters["jurisdiction"]).first()
         qs = qs.filter(jurisdiction__path__startswith=node.path) if node else qs.none()
     if filters.get("amenity"):
