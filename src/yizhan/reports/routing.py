@@ -19,14 +19,13 @@ service asks for ``fresh=True``.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from yizhan.core.process_cache import ProcessCache
 from yizhan.core.tz import SHANGHAI
 from yizhan.jurisdictions.locate import locate
 from yizhan.jurisdictions.selectors import codes_deepest_first as _codes_deepest_first
@@ -46,7 +45,6 @@ class _Index:
     duties: dict[int, list[tuple[frozenset, int, int, int]]] = field(default_factory=dict)
     # grid id -> user ids holding grid_worker on exactly that grid
     grid_workers: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    checked_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +53,6 @@ class Route:
     chain: tuple  # (node, parent, ..., root)
     department_id: int | None
     assignee_id: int | None
-
-
-_lock = threading.Lock()
-_index: _Index | None = None
 
 
 def _stamp() -> tuple:
@@ -76,11 +70,11 @@ def _minutes(t) -> int:
     return t.hour * 60 + t.minute
 
 
-def _build() -> _Index:
+def _build(stamp) -> _Index:
     from yizhan.accounts.models import RoleGrant
     from yizhan.reports.models import Category, Department, GridDuty
 
-    idx = _Index(stamp=_stamp())
+    idx = _Index(stamp=stamp)
     for code, jcode, pk in Department.objects.filter(active=True).values_list("code", "jurisdiction__code", "id"):
         idx.departments.setdefault(code, {})[jcode] = pk
     idx.categories = dict(Category.objects.filter(active=True).values_list("code", "department_code"))
@@ -95,33 +89,20 @@ def _build() -> _Index:
     ).order_by("jurisdiction_id", "user_id"):
         workers.setdefault(jid, []).append(uid)
     idx.grid_workers = {k: tuple(v) for k, v in workers.items()}
-    idx.checked_at = time.monotonic()
     return idx
 
 
+_index = ProcessCache("reports.routing", build=_build, stamp=_stamp, refresh_default=STAMP_CHECK_SECONDS)
+
+
 def _current(*, fresh: bool = False) -> _Index:
-    global _index
-    idx = _index
-    now = time.monotonic()
-    if idx is not None and not fresh and now - idx.checked_at < STAMP_CHECK_SECONDS:
-        return idx
-    with _lock:
-        idx = _index
-        if idx is not None and not fresh and now - idx.checked_at < STAMP_CHECK_SECONDS:
-            return idx
-        if idx is not None and _stamp() == idx.stamp:
-            idx.checked_at = now
-            return idx
-        _index = _build()
-        return _index
+    return _index.get(fresh=fresh)
 
 
 def routing_index_invalidate() -> None:
     """Forget the index; the next lookup rebuilds it (call on commit after changing
     departments, duty rosters, categories or grid-worker grants)."""
-    global _index
-    with _lock:
-        _index = None
+    _index.forget()
 
 
 # ---- lookups -------------------------------------------------------------------------

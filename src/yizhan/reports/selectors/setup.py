@@ -3,8 +3,6 @@ reply templates and the categories as admins see them (inactive ones included)."
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime
 from functools import reduce
 from operator import or_
@@ -13,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from yizhan.core import permissions
 from yizhan.core.errors import AppError, NotFound
+from yizhan.core.process_cache import ProcessCache
 from yizhan.jurisdictions.selectors import ancestor_paths
 from yizhan.reports.models import Category, Department, GridDuty, ReplyTemplate, WorkCalendar
 
@@ -208,10 +207,6 @@ class EffectiveCategory:
         return getattr(self.category, name)
 
 
-_override_lock = threading.Lock()
-_override_index: dict | None = None  # {"stamp", "checked_at", "by_code": {code: [(path, node_id, values)]}}
-
-
 def _override_stamp() -> tuple:
     from django.db.models import Max
 
@@ -221,7 +216,8 @@ def _override_stamp() -> tuple:
     return agg["n"], agg["m"], agg["i"]
 
 
-def _override_build(stamp) -> dict:
+def _override_build(stamp) -> dict[str, list]:
+    """{category code: [(path, node id, values)], deepest first}."""
     from yizhan.reports.models import CategorySetting
 
     by_code: dict[str, list] = {}
@@ -231,31 +227,21 @@ def _override_build(stamp) -> dict:
         by_code.setdefault(code, []).append((path, node_id, dict(zip(OVERRIDE_FIELDS, values, strict=True))))
     for entries in by_code.values():
         entries.sort(key=lambda e: -len(e[0]))  # deepest first
-    return {"stamp": stamp, "checked_at": time.monotonic(), "by_code": by_code}
+    return by_code
+
+
+# The overrides by category code, kept per process; the table's stamp is checked at most
+# every few seconds and the setup services forget it on every change.
+_override_index = ProcessCache("reports.category_settings", build=_override_build, stamp=_override_stamp,
+                               refresh_default=OVERRIDE_STAMP_SECONDS)
 
 
 def _overrides() -> dict[str, list]:
-    """The overrides by category code, kept per process; the table's stamp is checked
-    at most every few seconds (as ``reports.calendar`` / ``jurisdictions.locate`` do) and
-    the setup services forget it on every change."""
-    global _override_index
-    idx = _override_index
-    now = time.monotonic()
-    if idx is not None and now - idx["checked_at"] < OVERRIDE_STAMP_SECONDS:
-        return idx["by_code"]
-    with _override_lock:
-        stamp = _override_stamp()
-        if _override_index is not None and _override_index["stamp"] == stamp:
-            _override_index["checked_at"] = now
-        else:
-            _override_index = _override_build(stamp)
-        return _override_index["by_code"]
+    return _override_index.get()
 
 
 def category_settings_forget() -> None:
-    global _override_index
-    with _override_lock:
-        _override_index = None
+    _override_index.forget()
 
 
 def category_override_for(*, code: str, path: str) -> tuple[int, dict] | None:
