@@ -21,12 +21,12 @@ O(days spanned), never O(minutes).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from time import monotonic as _monotonic
 
+from yizhan.core.process_cache import ProcessCache
+from yizhan.reports.models import CalendarDay, WorkCalendar
 from yizhan.stations.hours import DAYS, SHANGHAI, interval_minutes
 
 DEFAULT_HOURS = {
@@ -71,72 +71,38 @@ DEFAULT_SPEC = CalendarSpec(hours=DEFAULT_HOURS, days={})
 REFRESH_SECONDS = 5.0
 
 
-@dataclass
-class _Cache:
-    stamp: tuple
-    specs: dict  # jurisdiction code -> CalendarSpec
-    checked_at: float = 0.0
-
-
-_cache: _Cache | None = None
-_cache_lock = threading.Lock()
-
-
-def _refresh_seconds() -> float:
-    from django.conf import settings
-
-    return float(getattr(settings, "YIZHAN_CALENDAR_REFRESH_SECONDS", REFRESH_SECONDS))
-
-
 def _stamp() -> tuple:
     from django.db.models import Count, Max
-
-    from yizhan.reports.models import CalendarDay, WorkCalendar
 
     a = WorkCalendar.objects.aggregate(n=Count("id"), i=Max("id"), m=Max("updated_at"))
     b = CalendarDay.objects.aggregate(n=Count("id"), i=Max("id"))
     return (a["n"], a["i"], a["m"], b["n"], b["i"])
 
 
-def _load(stamp: tuple) -> _Cache:
-    from yizhan.reports.models import CalendarDay, WorkCalendar
-
+def _load(stamp: tuple) -> dict:
+    """jurisdiction code -> CalendarSpec."""
     days: dict[int, dict] = {}
     for cal_id, day, is_workday, intervals in CalendarDay.objects.values_list(
         "calendar_id", "date", "is_workday", "intervals"
     ):
         days.setdefault(cal_id, {})[day] = list(intervals or []) if is_workday else []
-    specs = {
+    return {
         code: CalendarSpec(hours=hours or {}, days=days.get(pk, {}))
         for pk, code, hours in WorkCalendar.objects.values_list("id", "jurisdiction__code", "hours")
     }
-    return _Cache(stamp=stamp, specs=specs, checked_at=_monotonic())
+
+
+_cache = ProcessCache("reports.calendar", build=_load, stamp=_stamp,
+                      refresh_setting="YIZHAN_CALENDAR_REFRESH_SECONDS", refresh_default=REFRESH_SECONDS)
 
 
 def _specs() -> dict:
-    global _cache
-    cache = _cache
-    now = _monotonic()
-    refresh = _refresh_seconds()
-    if cache is not None and now - cache.checked_at < refresh:
-        return cache.specs
-    with _cache_lock:
-        cache = _cache
-        if cache is not None and now - cache.checked_at < refresh:
-            return cache.specs
-        stamp = _stamp()
-        if cache is not None and cache.stamp == stamp:
-            cache.checked_at = now
-            return cache.specs
-        _cache = _load(stamp)
-        return _cache.specs
+    return _cache.get()
 
 
 def calendar_cache_forget() -> None:
     """Forget the cached calendars (the setup services call it now and on commit)."""
-    global _cache
-    with _cache_lock:
-        _cache = None
+    _cache.forget()
 
 
 def calendar_spec_for(*, jurisdiction) -> CalendarSpec:
