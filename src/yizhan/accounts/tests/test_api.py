@@ -1,6 +1,5 @@
 import json
 
-import pytest
 from django.test import override_settings
 
 from yizhan.accounts.models import ApiToken, OneTimeCode, RoleGrant, User, WorkerProfile
@@ -9,7 +8,6 @@ from yizhan.core.models import AuditLog
 from yizhan.core.testing.factories import (
     bearer,
     login_worker,
-    make_jurisdiction_tree,
     make_staff,
     make_worker,
 )
@@ -17,11 +15,6 @@ from yizhan.core.testing.matrix import api_json, assert_error, check_matrix
 
 API = "/api/v1/accounts"
 PHONE = "13812345678"
-
-
-@pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
 
 
 def test_otp_request_and_verify(client, db, django_capture_on_commit_callbacks):

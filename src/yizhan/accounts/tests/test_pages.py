@@ -1,4 +1,3 @@
-import pytest
 from django.test import override_settings
 
 from yizhan.accounts.models import ApiToken, LoginThrottle
@@ -9,17 +8,11 @@ from yizhan.core.models import AuditLog, Notification
 from yizhan.core.notifications import notify
 from yizhan.core.testing.factories import (
     DEFAULT_PASSWORD,
-    make_jurisdiction_tree,
     make_staff,
     make_worker,
 )
 
 PHONE = "13812345678"
-
-
-@pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
 
 
 def test_staff_login_page(client, tree):

@@ -23,7 +23,6 @@ from yizhan.core.errors import AppError, PermissionDenied, ValidationError
 from yizhan.core.models import AuditLog
 from yizhan.core.testing.factories import (
     DEFAULT_PASSWORD,
-    make_jurisdiction_tree,
     make_staff,
     make_superuser,
     make_worker,
@@ -31,11 +30,6 @@ from yizhan.core.testing.factories import (
 )
 
 PHONE = "13812345678"
-
-
-@pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
 
 
 # ---- OTP ---------------------------------------------------------------------------

@@ -1,12 +1,10 @@
 """Django admin is scoped like the rest: community admins see their subtree,
 auditors only the audit log, superusers everything; writes go through services."""
 
-import pytest
 
 from yizhan.accounts.models import RoleGrant
 from yizhan.core.models import AuditLog
 from yizhan.core.testing.factories import (
-    make_jurisdiction_tree,
     make_staff,
     make_superuser,
     make_worker,
@@ -14,11 +12,6 @@ from yizhan.core.testing.factories import (
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.stations.models import Station
 from yizhan.stations.tests.factories import make_station
-
-
-@pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
 
 
 def station_form(tree, **over):

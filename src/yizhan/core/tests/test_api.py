@@ -1,21 +1,14 @@
-import pytest
 
 from yizhan.core.audit import audit_record
 from yizhan.core.errors import Message
 from yizhan.core.models import AuditLog, Notification
 from yizhan.core.notifications import notify
 from yizhan.core.testing.factories import (
-    make_jurisdiction_tree,
     make_staff,
     make_superuser,
     make_worker,
 )
 from yizhan.core.testing.matrix import api_json, assert_error, check_matrix
-
-
-@pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
 
 
 def test_audit_matrix_and_scope(client, tree):

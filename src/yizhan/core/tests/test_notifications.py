@@ -25,7 +25,6 @@ from yizhan.core.models import (
 )
 from yizhan.core.notifications import kind_label, notify
 from yizhan.core.testing.factories import (
-    make_jurisdiction_tree,
     make_staff,
     make_superuser,
     make_worker,
@@ -41,11 +40,6 @@ def _channels(settings):
     settings.YIZHAN_NOTIFY_CHANNELS = ["sms", "wechat", "webhook"]
     settings.YIZHAN_NOTIFY_ENQUEUE = False
     settings.YIZHAN_WEBHOOK_ALLOW_HTTP = False
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 def test_notify_keeps_its_signature_and_inbox_row():

@@ -27,7 +27,7 @@ from yizhan.core.models import (
     WebhookSubscription,
 )
 from yizhan.core.notifications import notify
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
+from yizhan.core.testing.factories import make_staff, make_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -51,11 +51,6 @@ def _channels(settings):
     outbox.ConsoleChannel.outbox.clear()
     outbox.ConsoleWechatBackend.outbox.clear()
     ConsoleSmsBackend.outbox.clear()
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 def channels_of(notification) -> list[str]:

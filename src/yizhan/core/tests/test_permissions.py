@@ -3,17 +3,11 @@ import pytest
 from yizhan.core import permissions as P
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
 from yizhan.core.testing.factories import (
-    make_jurisdiction_tree,
     make_staff,
     make_superuser,
     make_worker,
 )
 from yizhan.jurisdictions.models import Jurisdiction
-
-
-@pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
 
 
 def test_scope_and_restrict(tree):

@@ -15,12 +15,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo():
-    return demo_load()
+def demo(demo_world):
+    return demo_world  # loaded once per session (core.testing.shared), rolled back after
 
 
-# Loading the demo takes ~10 s, so one test loads it and runs the read-only checks below;
-# each check names what failed.
+# The read-only checks below run in one test; each check names what failed.
 def test_demo_world(demo, client):
     check_seed_places()
     check_every_station_locates_to_its_own_community()

@@ -1,17 +1,10 @@
 import json
 
-import pytest
-
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker, square
+from yizhan.core.testing.factories import make_staff, make_worker, square
 from yizhan.core.testing.matrix import assert_error
 from yizhan.jurisdictions.models import Jurisdiction
 
 API = "/api/v1/jurisdictions"
-
-
-@pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
 
 
 def test_public_tree_names_only(client, tree):

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from yizhan.core.errors import AppError, PermissionDenied, ValidationError
 from yizhan.core.models import AuditLog
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, square
+from yizhan.core.testing.factories import make_staff, square
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.jurisdictions.selectors import jurisdiction_locate, jurisdiction_subtree
 from yizhan.jurisdictions.services import (
@@ -16,11 +16,6 @@ from yizhan.jurisdictions.services import (
     jurisdiction_update,
     jurisdictions_import_geojson,
 )
-
-
-@pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
 
 
 def codes(nodes):

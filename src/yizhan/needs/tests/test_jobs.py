@@ -9,18 +9,13 @@ from django.utils import timezone
 
 from yizhan.core import scheduler
 from yizhan.core.models import AuditLog, Notification
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff
+from yizhan.core.testing.factories import make_staff
 from yizhan.needs import services
 from yizhan.needs.jobs import need_overdue_notify
 from yizhan.needs.models import Need
 from yizhan.needs.tests.factories import make_need
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 from yizhan.accounts import services as accounts
 from yizhan.core.models import AuditLog
 from yizhan.core.testing.factories import (
-    make_jurisdiction_tree,
     make_staff,
     make_superuser,
     make_worker,
@@ -22,11 +21,6 @@ from yizhan.needs.privacy import DELETED_LABEL
 from yizhan.needs.tests.factories import make_forum, make_need, make_suggestion, make_wish
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from yizhan.core.errors import (
     PermissionDenied,
 )
 from yizhan.core.models import AuditLog, Notification
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
+from yizhan.core.testing.factories import make_staff, make_worker
 from yizhan.needs import selectors, services
 from yizhan.needs import workflow as W
 from yizhan.needs.choices import NeedAction, NeedState, SuggestionState, WishState
@@ -25,11 +25,6 @@ from yizhan.needs.models import Need, NeedEvent, Suggestion, Wish, WishSupport
 from yizhan.needs.tests.factories import make_forum, make_need, make_suggestion, make_wish
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

@@ -8,17 +8,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
+from yizhan.core.testing.factories import make_staff, make_worker
 from yizhan.needs import services
 from yizhan.needs.models import Forum, Need, Suggestion, Wish, WishSupport
 from yizhan.needs.tests.factories import make_forum, make_need, make_suggestion, make_wish
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

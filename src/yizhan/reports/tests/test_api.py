@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from yizhan.core.models import AuditLog
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
+from yizhan.core.testing.factories import make_staff, make_worker
 from yizhan.core.testing.matrix import api_json, assert_error, assert_not_listed, check_matrix
 from yizhan.reports.models import (
     Case,
@@ -42,11 +42,6 @@ pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/reports"
 FLOOR = {"name": "floor", "label": "楼层", "label_en": "Floor", "required": True}
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from yizhan.core.models import Notification
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
+from yizhan.core.testing.factories import make_staff, make_worker
 from yizhan.reports import services as svc
 from yizhan.reports.models import CalendarDay, CaseEvent, WorkCalendar
 from yizhan.reports.routing import routing_index_invalidate
@@ -51,11 +51,6 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     return Clock(monkeypatch)
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@ deterministic, and the figures page has something to show."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from yizhan.accounts.models import User
-from yizhan.demo.services import demo_load
 from yizhan.reports.choices import CaseState
 from yizhan.reports.demo import reports_demo_load
 from yizhan.reports.figures import case_figures
@@ -30,10 +28,9 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def demo(media):
-    t = time.perf_counter()
-    summary = demo_load()
-    return summary, time.perf_counter() - t
+def demo(demo_world, _shared_data):
+    """The demo loaded once per session (core.testing.shared) and how long that took."""
+    return demo_world, _shared_data.seconds
 
 
 def snapshot() -> list[tuple]:

@@ -42,11 +42,6 @@ KIND = {"name": "kind", "label": "类型", "label_en": "Kind", "required": False
 
 
 @pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
-
-
-@pytest.fixture
 def cat(tree):
     make_department(jurisdiction=tree.district, code="urban", name="城市管理局")
     return make_category("manhole", name="井盖缺失", keywords="井盖, 窨井", extra_fields=[FLOOR, KIND],

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff
+from yizhan.core.testing.factories import make_staff
 from yizhan.reports import routing
 from yizhan.reports import services as svc
 from yizhan.reports.models import GridDuty
@@ -34,11 +34,6 @@ def fast(settings, tmp_path):
     routing.routing_index_invalidate()
     yield
     routing.routing_index_invalidate()
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

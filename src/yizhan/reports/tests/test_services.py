@@ -46,11 +46,6 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
-
-
-@pytest.fixture
 def cat(db):
     return make_category("manhole", name="井盖缺失", extra_fields=[
         {"name": "size", "label": "尺寸", "label_en": "Size", "required": True},

@@ -19,7 +19,7 @@ from yizhan.core.errors import (
     PermissionDenied,
 )
 from yizhan.core.models import AuditLog
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_superuser
+from yizhan.core.testing.factories import make_staff, make_superuser
 from yizhan.reports import selectors, services
 from yizhan.reports.calendar import DEFAULT_HOURS, calendar_spec_for, deadline_add
 from yizhan.reports.models import (
@@ -40,11 +40,6 @@ from yizhan.reports.tests.factories import make_category, make_department, make_
 from yizhan.stations.hours import SHANGHAI
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

@@ -38,11 +38,6 @@ PAGES = ["/dispatch/settings/", "/dispatch/settings/categories/", "/dispatch/set
 
 
 @pytest.fixture
-def tree(db):
-    return make_jurisdiction_tree()
-
-
-@pytest.fixture
 def admin(tree):
     return make_staff("district_admin", tree.district)
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from yizhan.core.models import AuditLog, Notification
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
+from yizhan.core.testing.factories import make_staff, make_worker
 from yizhan.core.testing.matrix import api_json, assert_error, assert_not_listed, check_matrix
 from yizhan.stations.models import (
     CheckIn,
@@ -30,11 +30,6 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/stations"
 HAS_NEARBY = importlib.util.find_spec("yizhan.stations.nearby") is not None
 HAS_COVERAGE = importlib.util.find_spec("yizhan.stations.coverage") is not None
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

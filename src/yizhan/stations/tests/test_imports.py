@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from yizhan.accounts.models import RoleGrant, User
 from yizhan.core.errors import PermissionDenied
 from yizhan.core.models import AuditLog
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff
+from yizhan.core.testing.factories import make_staff
 from yizhan.stations import errors as E
 from yizhan.stations.imports import import_template_xlsx, parse_hours_text, stations_import
 from yizhan.stations.models import Station, StationKeeper
@@ -17,11 +17,6 @@ from yizhan.stations.models import Station, StationKeeper
 pytestmark = pytest.mark.django_db
 
 HEADER = ["编号", "名称", "类型", "地址", "纬度", "经度", "社区编码", "设施", "开放时间", "站长姓名", "站长手机", "主站"]
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from yizhan.core.errors import ValidationError
 from yizhan.core.geo import haversine_m
-from yizhan.core.testing.factories import make_jurisdiction_tree
 from yizhan.stations import nearby
 from yizhan.stations.hours import SHANGHAI, open_status
 from yizhan.stations.models import Station, StationHoliday
@@ -45,11 +44,6 @@ def _fresh_index():
     nearby.nearby_index_forget()
     yield
     nearby.nearby_index_forget()
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 def north(metres: float) -> float:

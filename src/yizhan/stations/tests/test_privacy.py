@@ -12,7 +12,7 @@ from PIL import Image
 
 from yizhan.accounts import services as accounts
 from yizhan.core.models import AuditLog
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_superuser, make_worker
+from yizhan.core.testing.factories import make_superuser, make_worker
 from yizhan.core.testing.privacy import assert_no_path_back, identifiers_of
 from yizhan.stations import services as svc
 from yizhan.stations.models import (
@@ -29,11 +29,6 @@ from yizhan.stations.qr import qr_token_for
 from yizhan.stations.tests.factories import make_keeper, make_station
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 @pytest.fixture

@@ -1,17 +1,12 @@
 import pytest
 
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
-from yizhan.core.testing.factories import make_jurisdiction_tree, make_staff, make_worker
+from yizhan.core.testing.factories import make_staff, make_worker
 from yizhan.stations import selectors as sel
 from yizhan.stations.models import Station
 from yizhan.stations.tests.factories import make_keeper, make_station, make_supply
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
 
 
 def test_staff_get_scoped(tree):

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def tree():
-    return make_jurisdiction_tree()
-
-
-@pytest.fixture
 def admin(tree):
     return make_staff("community_admin", tree.community)
 
