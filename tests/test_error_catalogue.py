@@ -39,11 +39,6 @@ INLINE_CODE_LEFT = {
     "reports/figures.py": 3,
     "reports/selectors/setup.py": 2,
     "reports/services/open311.py": 4,
-    "reports/services/setup/calendar.py": 3,
-    "reports/services/setup/common.py": 4,
-    "reports/services/setup/departments.py": 2,
-    "reports/services/setup/duty.py": 3,
-    "reports/services/setup/taxonomy.py": 1,
     "reports/views/setup.py": 6,
     "stations/api.py": 6,
     "stations/coverage.py": 3,
@@ -59,14 +54,10 @@ SHARED_CODE_KNOWN = {
     # the staff merge form's own class, to move into reports/errors.py
     ("reports", "invalid_merge"): {"yizhan.reports.errors.InvalidMerge",
                                    "yizhan.reports.views.staff.MergeTargetMissing"},
-    # the setup services' class (department code in a setting) and the dispatch one
-    ("reports", "unknown_department"): {"yizhan.reports.errors.UnknownDepartment",
-                                        "yizhan.reports.services.setup.common.UnknownDepartment"},
 }
 
 # AppError subclasses defined outside an errors.py, still to move (module prefixes).
 OUTSIDE_CATALOGUE_KNOWN = (
-    "yizhan.reports.services.setup.common",
     "yizhan.reports.views.staff",
 )
 

@@ -189,3 +189,146 @@ class InvalidRedaction(DefaultField, ValidationError):
     message = Message(
         "打码区域须为 [x, y, 宽, 高]，取值 0 到 1", "Each redaction is [x, y, width, height] with values from 0 to 1"
     )
+
+
+# ---- setup: taxonomy, departments, working calendar, duty roster, reply templates ------
+# (owner: the errors helper; moved from reports/services/setup, plus the codes the setup
+# services spelled inline)
+
+
+class InvalidSetting(ValidationError):
+    code = "invalid_setting"
+    message = Message("填写有误", "Invalid value")
+
+
+class InvalidLimit(InvalidSetting):
+    code = "invalid_limit"
+    message = Message("时限须为 1 到 {max} 之间的整数（分钟）", "A time limit is a whole number of minutes, 1 to {max}")
+
+
+class UnknownDepartmentCode(UnknownDepartment):
+    """``unknown_department`` (one meaning with :class:`UnknownDepartment`) naming the code."""
+
+    message = Message("没有编码为“{dept}”的部门", "No department has the code '{dept}'")
+
+
+class InvalidExtraFields(InvalidSetting):
+    code = "invalid_extra_fields"
+    message = Message("附加字段格式有误：{detail}", "Extra fields are malformed: {detail_en}")
+
+
+class InvalidCalendar(InvalidSetting):
+    code = "invalid_calendar"
+    message = Message("工作日历有误", "The working calendar is invalid")
+
+
+class CalendarInvalidDate(InvalidCalendar):
+    code = "invalid_date"
+    message = Message("日期格式应为 2026-10-01", "Dates look like 2026-10-01")
+
+
+class CalendarEmpty(DefaultField, InvalidCalendar):
+    code = "calendar_empty"
+    default_field = "hours"
+    message = Message("每周至少要有一个工作时段", "The week needs at least one working interval")
+
+
+class CalendarDayNotFound(DefaultField, NotFound):
+    code = "calendar_day_not_found"
+    default_field = "date"
+    message = Message("该日期没有特别安排", "No special arrangement on this date")
+
+
+class DepartmentCodeTaken(DefaultField, Conflict):
+    code = "department_code_taken"
+    default_field = "code"
+    message = Message("该辖区已有此编码的部门", "This jurisdiction already has a department with this code")
+
+
+class DepartmentMemberNotFound(NotFound):
+    code = "department_member_not_found"
+    message = Message("此人不是该部门成员", "This person is not a member of the department")
+
+
+class NotAGrid(InvalidSetting):
+    code = "not_a_grid"
+    message = Message("值班表只能设在网格上", "A duty roster belongs to a grid")
+
+
+class NotAGridWorker(InvalidSetting):
+    code = "not_a_grid_worker"
+    message = Message("此人不是该网格的网格员", "This person is not a grid worker of this grid")
+
+
+class SettingRequired(InvalidSetting):
+    code = "required"
+    message = Message("请填写{what}", "Please fill in the {what_en}")
+
+
+class SettingTooLong(TextTooLong):
+    """``text_too_long`` (one meaning with :class:`TextTooLong`) for a setting."""
+
+    message = Message("最多 {limit} 个字", "At most {limit} characters")
+
+
+class InvalidDepartmentCode(InvalidSetting):
+    code = "invalid_code"
+    message = Message("部门编码须为 1–40 位小写字母、数字或 _", "A department code is 1–40 lower-case letters, digits or _")
+
+
+class InvalidPhone(DefaultField, InvalidSetting):
+    code = "invalid_phone"
+    default_field = "phone"
+    message = Message("电话号码格式有误", "Invalid phone number")
+
+
+class InvalidPerson(DefaultField, InvalidSetting):
+    code = "invalid_user"
+    default_field = "user"
+    message = Message("请选择有效的人员", "Please choose a valid person")
+
+
+class InvalidTime(InvalidSetting):
+    code = "invalid_time"
+    message = Message("时间格式应为 HH:MM", "Times look like HH:MM")
+
+
+class DutyTimesEqual(DefaultField, InvalidTime):
+    default_field = "end_time"
+    message = Message("开始和结束时间不能相同", "Start and end must differ")
+
+
+class InvalidWeekdays(DefaultField, InvalidSetting):
+    code = "invalid_weekdays"
+    default_field = "weekdays"
+    message = Message("请选择值班的星期（周一到周日）", "Choose the weekdays on duty (Monday to Sunday)")
+
+
+class NotOverridable(InvalidSetting):
+    code = "not_overridable"
+    message = Message("辖区不能单独修改 {key}", "{key} cannot be set for one area")
+
+
+class InvalidChoice(InvalidSetting):
+    """A value outside its choices; one subclass (and code) per field."""
+
+    message = Message("{what}无效：{text}", "Invalid {what_en}: {text_en}")
+
+
+class InvalidUrgency(InvalidChoice):
+    code = "invalid_urgency"
+
+
+class InvalidClock(InvalidChoice):
+    code = "invalid_clock"
+
+
+class InvalidKind(InvalidChoice):
+    code = "invalid_kind"
+
+
+class InvalidActionChoice(InvalidChoice):
+    code = "invalid_action"
+
+
+INVALID_CHOICE = {"urgency": InvalidUrgency, "clock": InvalidClock, "kind": InvalidKind, "action": InvalidActionChoice}

@@ -11,7 +11,6 @@ from yizhan.core.audit import audit_record
 from yizhan.core.errors import (
     AppError,
     Message,
-    NotFound,
 )
 from yizhan.core.models import AuditAction
 from yizhan.reports.models import (
@@ -19,6 +18,9 @@ from yizhan.reports.models import (
     WorkCalendar,
 )
 from yizhan.reports.services.setup.common import (
+    CalendarDayNotFound,
+    CalendarEmpty,
+    CalendarInvalidDate,
     InvalidCalendar,
     _bool,
     _require_scope,
@@ -38,8 +40,7 @@ def _clean_date(value, *, field: str) -> date:
     try:
         return date.fromisoformat(str(value or "").strip())
     except ValueError:
-        raise InvalidCalendar(Message("日期格式应为 2026-10-01", "Dates look like 2026-10-01"), code="invalid_date",
-                              field=field) from None
+        raise CalendarInvalidDate(field=field) from None
 
 
 def _clean_hours(hours) -> dict:
@@ -49,8 +50,7 @@ def _clean_hours(hours) -> dict:
         err.field = err.field or "hours"
         raise
     if not any(clean.values()):
-        raise InvalidCalendar(Message("每周至少要有一个工作时段", "The week needs at least one working interval"),
-                              code="calendar_empty", field="hours")
+        raise CalendarEmpty()
     return clean
 
 
@@ -168,8 +168,7 @@ def calendar_day_remove(*, actor, jurisdiction, date) -> None:
     with transaction.atomic():
         day = CalendarDay.objects.filter(calendar__jurisdiction=jurisdiction, date=day_date).first()
         if day is None:
-            raise NotFound(Message("该日期没有特别安排", "No special arrangement on this date"),
-                           code="calendar_day_not_found", field="date")
+            raise CalendarDayNotFound()
         audit_record(actor=actor, action=AuditAction.DELETE, obj=day.calendar,
                      summary=f"calendar day {day_date} of {jurisdiction.code} removed",
                      changes={"day": _day_json(day)}, jurisdiction_path=jurisdiction.path)

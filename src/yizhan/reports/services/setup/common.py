@@ -11,14 +11,34 @@ from pathlib import Path
 from yizhan.core import permissions
 from yizhan.core.errors import (
     AppError,
-    Conflict,
-    DefaultField,
     Message,
-    NotFound,
     OutOfJurisdiction,
-    ValidationError,
 )
 from yizhan.reports.choices import Clock, Urgency
+from yizhan.reports.errors import (  # noqa: F401  (re-exported to the setup modules)
+    INVALID_CHOICE,
+    CalendarDayNotFound,
+    CalendarEmpty,
+    CalendarInvalidDate,
+    DepartmentCodeTaken,
+    DepartmentMemberNotFound,
+    DutyTimesEqual,
+    InvalidCalendar,
+    InvalidDepartmentCode,
+    InvalidExtraFields,
+    InvalidLimit,
+    InvalidPerson,
+    InvalidPhone,
+    InvalidSetting,
+    InvalidTime,
+    InvalidWeekdays,
+    NotAGrid,
+    NotAGridWorker,
+    NotOverridable,
+    SettingRequired,
+    SettingTooLong,
+    UnknownDepartmentCode,
+)
 from yizhan.reports.models import Department
 
 __all__ = ["LIMIT_FIELDS", "MAX_LIMIT_MINUTES", "clean_extra_fields", "category_clean", "require_platform_configure", "taxonomy_data", "default_departments_data"]
@@ -35,54 +55,7 @@ PHONE_RE = re.compile(r"^[0-9+\-() ]{3,20}$")
 
 
 
-# ---- errors (setup section; the shared ones are in reports/errors.py) ------------------
-
-
-class InvalidSetting(ValidationError):
-    code = "invalid_setting"
-    message = Message("填写有误", "Invalid value")
-
-
-class InvalidLimit(InvalidSetting):
-    code = "invalid_limit"
-    message = Message("时限须为 1 到 {max} 之间的整数（分钟）", "A time limit is a whole number of minutes, 1 to {max}")
-
-
-class UnknownDepartment(InvalidSetting):
-    code = "unknown_department"
-    message = Message("没有编码为“{dept}”的部门", "No department has the code '{dept}'")
-
-
-class InvalidExtraFields(InvalidSetting):
-    code = "invalid_extra_fields"
-    message = Message("附加字段格式有误：{detail}", "Extra fields are malformed: {detail_en}")
-
-
-class InvalidCalendar(InvalidSetting):
-    code = "invalid_calendar"
-    message = Message("工作日历有误", "The working calendar is invalid")
-
-
-class DepartmentCodeTaken(DefaultField, Conflict):
-    code = "department_code_taken"
-    default_field = "code"
-    message = Message("该辖区已有此编码的部门", "This jurisdiction already has a department with this code")
-
-
-class DepartmentMemberNotFound(NotFound):
-    code = "department_member_not_found"
-    message = Message("此人不是该部门成员", "This person is not a member of the department")
-
-
-class NotAGrid(InvalidSetting):
-    code = "not_a_grid"
-    message = Message("值班表只能设在网格上", "A duty roster belongs to a grid")
-
-
-class NotAGridWorker(InvalidSetting):
-    code = "not_a_grid_worker"
-    message = Message("此人不是该网格的网格员", "This person is not a grid worker of this grid")
-
+# ---- errors: reports/errors.py, setup section (names kept importable from here) --------
 
 # ---- helpers ---------------------------------------------------------------------------
 
@@ -91,11 +64,9 @@ def _text(value, *, field: str, limit: int, required: bool = False, label: Messa
     text = "" if value is None else str(value).strip()
     if required and not text:
         what = label or Message(field, field)
-        raise InvalidSetting(Message(f"请填写{what.zh}", f"Please fill in the {what.en}"), code="required",
-                             field=field)
+        raise SettingRequired(field=field, what=what.zh, what_en=what.en)
     if len(text) > limit:
-        raise InvalidSetting(Message(f"最多 {limit} 个字", f"At most {limit} characters"), code="text_too_long",
-                             field=field)
+        raise SettingTooLong(field=field, limit=limit)
     return text
 
 
@@ -104,8 +75,8 @@ def _choice(value, choices, *, field: str, what: Message) -> str:
     for v, label in choices.choices:
         if text == v or text == str(label):
             return v
-    raise InvalidSetting(Message(f"{what.zh}无效：{text or '（空）'}", f"Invalid {what.en}: {text or '(empty)'}"),
-                         code=f"invalid_{field}", field=field)
+    raise INVALID_CHOICE[field](field=field, what=what.zh, what_en=what.en, text=text or "（空）",
+                                text_en=text or "(empty)")
 
 
 def _bool(value, *, field: str) -> bool:
@@ -141,12 +112,9 @@ def _sort(value) -> int:
 def _department_code(value, *, field: str = "department_code", must_exist: bool = True) -> str:
     code = "" if value is None else str(value).strip()
     if not CODE_RE.match(code):
-        raise InvalidSetting(
-            Message("部门编码须为 1–40 位小写字母、数字或 _", "A department code is 1–40 lower-case letters, digits or _"),
-            code="invalid_code", field=field,
-        )
+        raise InvalidDepartmentCode(field=field)
     if must_exist and code not in _default_department_codes() and not Department.objects.filter(code=code).exists():
-        raise UnknownDepartment(field=field, dept=code)
+        raise UnknownDepartmentCode(field=field, dept=code)
     return code
 
 

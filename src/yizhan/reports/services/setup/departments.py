@@ -16,7 +16,8 @@ from yizhan.reports.services.setup.common import (
     PHONE_RE,
     DepartmentCodeTaken,
     DepartmentMemberNotFound,
-    InvalidSetting,
+    InvalidPerson,
+    InvalidPhone,
     _apply,
     _bool,
     _department_code,
@@ -60,7 +61,7 @@ def department_defaults_create(*, actor, jurisdiction) -> list[Department]:
 def _department_fields(*, name, name_en, phone) -> dict:
     phone = _text(phone, field="phone", limit=20)
     if phone and not PHONE_RE.match(phone):
-        raise InvalidSetting(Message("电话号码格式有误", "Invalid phone number"), code="invalid_phone", field="phone")
+        raise InvalidPhone()
     return {
         "name": _text(name, field="name", limit=100, required=True, label=Message("部门名称", "department name")),
         "name_en": _text(name_en, field="name_en", limit=150),
@@ -106,8 +107,7 @@ def department_member_add(*, actor, department: Department, user, is_lead: bool 
 
     _require_scope(actor, department.jurisdiction)
     if user is None or not getattr(user, "pk", None) or not user.is_active:
-        raise InvalidSetting(Message("请选择有效的人员", "Please choose a valid person"), code="invalid_user",
-                             field="user")
+        raise InvalidPerson()
     is_lead = _bool(is_lead, field="is_lead")
     with transaction.atomic():
         link, created = DepartmentMember.objects.get_or_create(

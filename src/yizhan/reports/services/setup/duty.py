@@ -9,12 +9,13 @@ from django.db import transaction
 
 from yizhan.core import permissions
 from yizhan.core.audit import audit_record
-from yizhan.core.errors import Message
 from yizhan.core.models import AuditAction
 from yizhan.jurisdictions.choices import Level
 from yizhan.reports.models import GridDuty
 from yizhan.reports.services.setup.common import (
-    InvalidSetting,
+    DutyTimesEqual,
+    InvalidTime,
+    InvalidWeekdays,
     NotAGrid,
     NotAGridWorker,
     _require_scope,
@@ -31,7 +32,7 @@ def _clean_time(value, *, field: str) -> time:
         return value.replace(second=0, microsecond=0)
     m = re.match(r"^([01]?\d|2[0-3]):([0-5]\d)$", str(value or "").strip())
     if not m:
-        raise InvalidSetting(Message("时间格式应为 HH:MM", "Times look like HH:MM"), code="invalid_time", field=field)
+        raise InvalidTime(field=field)
     return time(int(m.group(1)), int(m.group(2)))
 
 
@@ -43,8 +44,7 @@ def _clean_weekdays(value) -> list[int]:
     except (TypeError, ValueError):
         days = [-1]
     if not days or any(d < 0 or d > 6 for d in days):
-        raise InvalidSetting(Message("请选择值班的星期（周一到周日）", "Choose the weekdays on duty (Monday to Sunday)"),
-                             code="invalid_weekdays", field="weekdays")
+        raise InvalidWeekdays()
     return days
 
 
@@ -62,8 +62,7 @@ def grid_duty_set(*, actor, grid, user, weekdays: list[int], start_time, end_tim
     start = _clean_time(start_time, field="start_time")
     end = _clean_time(end_time, field="end_time")
     if start == end:
-        raise InvalidSetting(Message("开始和结束时间不能相同", "Start and end must differ"), code="invalid_time",
-                             field="end_time")
+        raise DutyTimesEqual()
     with transaction.atomic():
         duty = GridDuty.objects.select_for_update().filter(grid=grid, user=user).order_by("pk").first()
         created = duty is None

@@ -11,7 +11,7 @@ from yizhan.core.models import AuditAction
 from yizhan.reports.choices import CategoryKind
 from yizhan.reports.models import Category
 from yizhan.reports.services.setup.common import (
-    InvalidSetting,
+    NotOverridable,
     _apply,
     _choice,
     _require_scope,
@@ -92,8 +92,7 @@ def _category_override_save(*, actor, category: Category, data: dict, jurisdicti
     _require_scope(actor, jurisdiction)
     for key in data:
         if key not in OVERRIDE_FIELDS:
-            raise InvalidSetting(Message(f"辖区不能单独修改 {key}", f"{key} cannot be set for one area"),
-                                 code="not_overridable", field=key)
+            raise NotOverridable(field=key, key=key)
     cleaned, errors = category_clean(data)
     if errors:
         raise errors[0]
