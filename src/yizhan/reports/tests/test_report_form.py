@@ -90,7 +90,7 @@ def test_search_the_categories_by_keyboard_at_360_px(browser_page_factory, live_
     photos, cats = page.locator("#step-photos"), page.locator("#step-category")
     assert photos.bounding_box()["y"] < cats.bounding_box()["y"]  # the photo first
     assert page.locator("fieldset.cat-common label.cat").count() == 6  # the common ones first
-    search = page.get_by_label("搜索类别")
+    search = page.locator("#cat-search")
     search.focus()
     page.keyboard.type("井盖")
     shown = page.locator("label.cat:visible")
