@@ -34,6 +34,7 @@ from yizhan.reports.models import (
     ReplyTemplate,
     WorkCalendar,
 )
+from yizhan.reports.selectors import reply_template_list
 
 CONFIGURE = "reports.configure"
 CATEGORY_DATA_FIELDS = ("name", "name_en", "icon", "group_name", "group_name_en", "description", "description_en",
@@ -257,7 +258,6 @@ class ReplyTemplateAdmin(ScopedAdmin):
     def get_queryset(self, request):
         if _is_super(request.user):
             return admin.ModelAdmin.get_queryset(self, request)
-        from yizhan.reports.selectors import reply_template_list
 
         return reply_template_list(actor=request.user)
 

@@ -40,9 +40,16 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from yizhan.accounts.models import RoleGrant, User
 from yizhan.core.tz import SHANGHAI as SH
+from yizhan.demo.services import DEMO_WORKER_PHONE, _staff
+from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports import calendar as cal
+from yizhan.reports import services
 from yizhan.reports.choices import CaseState
+from yizhan.reports.models import Case, CasePhoto, GridDuty
+from yizhan.reports.services import case_clocks_check, case_photo_approve
+from yizhan.reports.workflow import stage_is_natural
 
 SEED = 20261124
 DEMO_KEY = "demo"  # idempotency keys: demo-<district>-<nnn>
@@ -231,12 +238,6 @@ def _photo_plan(key: str, table: dict) -> bool:
 def _setup(*, admin, summary: DemoReportsSummary) -> dict:
     """Taxonomy, departments, calendars, grid workers on duty, dispatchers. Returns people
     and places the cases need."""
-    from yizhan.accounts.models import RoleGrant
-    from yizhan.demo.services import _staff
-    from yizhan.jurisdictions.models import Jurisdiction
-    from yizhan.reports import services
-    from yizhan.reports.models import GridDuty
-
     services.category_taxonomy_load(actor=None)
     days = []
     for first, last, note in HOLIDAYS_2026:
@@ -301,8 +302,6 @@ def _point_in(grid, rng: random.Random) -> tuple[float, float]:
 
 
 def _reporters(city_code: str, n: int) -> list:
-    from yizhan.accounts.models import User
-
     qs = User.objects.filter(worker_profile__isnull=False, worker_profile__home_community__path__startswith=f"/{city_code}/")
     users = list(qs.order_by("phone")[:n])
     if len(users) < n:
@@ -361,7 +360,6 @@ class _Driver:
 
     def _after(self, case, start: datetime, minutes: float) -> datetime:
         # the clock of the case's current stage (urgent categories: natural time throughout)
-        from yizhan.reports.workflow import stage_is_natural
 
         cat = case.category
         natural = stage_is_natural(case.state, clock=cat.clock, is_hazard=cat.is_hazard,
@@ -379,7 +377,6 @@ class _Driver:
         if when >= self.now:
             return False
         if late:  # the clocks job notices the overdue stage first
-            from yizhan.reports.services import case_clocks_check
 
             self.clock.at = when - timedelta(minutes=1)
             case_clocks_check(now=self.clock.at)
@@ -391,8 +388,6 @@ class _Driver:
 
     # -- the walk
     def drive(self, plan: Plan):
-        from yizhan.reports import services
-
         rng = self.rng
         c = plan.category
         place = self.place
@@ -525,8 +520,6 @@ class _Driver:
                                             1: "没解决好"}[plan.rating])
 
     def _handle(self, handler, case):
-        from yizhan.reports import services
-
         self.photo_seed += 1
         return services.case_handle(actor=handler, case=case, note=self._note("handle"),
                                     photos=[_photo(self.photo_seed)])
@@ -582,8 +575,6 @@ def xianan_plans(place: dict, now: datetime, rng: random.Random) -> list[Plan]:
 
 def langshan_plans(place: dict, now: datetime, rng: random.Random) -> list[Plan]:
     """Seed 003: the private ground lock at 新胜花苑, dispatched by the command centre."""
-    from yizhan.jurisdictions.models import Jurisdiction
-
     grid = Jurisdiction.objects.filter(code="NT-CC-LS-C02-G01").first() or place["grids"][0]
     day = date(now.astimezone(SH).year, 8, 30)
     if _local(day, 9.5) > now - timedelta(days=3):
@@ -644,8 +635,6 @@ def science_city_plans(place: dict, now: datetime, rng: random.Random) -> list[P
         plans.append(plan)
     # The README's demo worker (13800000001) has something to do when they log in: a new
     # report, one handled and waiting for their confirmation, one closed waiting for a rating.
-    from yizhan.accounts.models import User
-    from yizhan.demo.services import DEMO_WORKER_PHONE
 
     demo_worker = User.objects.filter(phone=DEMO_WORKER_PHONE).first()
     if demo_worker is not None:
@@ -661,9 +650,6 @@ def science_city_plans(place: dict, now: datetime, rng: random.Random) -> list[P
 def _publish_photos(driver: _Driver, *, admin) -> None:
     """The centre reviews the reporters' photos a little after each report: most are
     published (one with a blurred panel), one waits for review."""
-    from yizhan.reports.models import CasePhoto
-    from yizhan.reports.services import case_photo_approve
-
     for key, case in driver.photo_cases:
         if _photo_plan(key, UNPUBLISHED_PHOTO):
             continue
@@ -676,8 +662,6 @@ def _publish_photos(driver: _Driver, *, admin) -> None:
 def reports_demo_load(*, admin, now: datetime | None = None, stdout=None) -> DemoReportsSummary:
     """Load the demo cases (see the module docstring). ``admin`` is the demo superuser
     (configures calendars and duty rosters); ``now`` anchors the history (default: now)."""
-    from yizhan.reports.models import Case
-
     say = (lambda msg: stdout.write(msg)) if stdout else (lambda msg: None)
     now = now or timezone.now()
     summary = DemoReportsSummary()
@@ -703,7 +687,6 @@ def reports_demo_load(*, admin, now: datetime | None = None, stdout=None) -> Dem
             say(f"demo cases {district_code}: {len(plans)}")
         # Whatever is still open and past its limit at ``now`` escalates, as the scheduler would.
         clock.at = now
-        from yizhan.reports.services import case_clocks_check
 
         case_clocks_check(now=now)
     for state in Case.objects.filter(idempotency_key__startswith=f"{DEMO_KEY}-").values_list("state", flat=True):

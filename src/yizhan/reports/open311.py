@@ -35,8 +35,11 @@ from django.views.decorators.csrf import csrf_exempt
 from yizhan.core.errors import AppError
 from yizhan.core.text import clean_text
 from yizhan.core.tz import SHANGHAI
+from yizhan.jurisdictions.models import Jurisdiction
+from yizhan.reports import services
 from yizhan.reports.choices import CaseState, Clock
 from yizhan.reports.models import Case, CaseEvent, CasePhoto, Category
+from yizhan.reports.services.open311 import open311_client_authenticate
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-23T00:00:00+08:00"  # when this endpoint's behaviour last changed
@@ -352,7 +355,6 @@ def _jurisdiction_scope(params):
     code = str(params.get("jurisdiction_id") or "").strip()
     if not code:
         return None
-    from yizhan.jurisdictions.models import Jurisdiction
 
     node = Jurisdiction.objects.filter(code=code).first()
     if node is None:
@@ -479,8 +481,6 @@ def _attributes(params: dict, category: Category) -> dict:
 def _locate_address(address: str) -> tuple[float, float]:
     """No geocoder: an address naming one of our jurisdictions is placed at the centre of
     the deepest one it names (the address text goes with the case for the grid worker)."""
-    from yizhan.jurisdictions.models import Jurisdiction
-
     best = None
     for node in Jurisdiction.objects.exclude(center_lat__isnull=True).only(
             "name", "code", "depth", "center_lat", "center_lng"):
@@ -501,9 +501,6 @@ def _post_request(request, fmt):
     missing (or blank) api_key is a 400; it lists no code for a bad key, so an unknown or
     revoked key is a 403 Forbidden (the key is a form field, not an HTTP auth scheme, so
     not a 401 with a WWW-Authenticate challenge). Both in the spec's error list shape."""
-    from yizhan.reports import services
-    from yizhan.reports.services.open311 import open311_client_authenticate
-
     params = _post_params(request)
     api_key = str(params.get("api_key") or "").strip()
     if not api_key:

@@ -61,6 +61,7 @@ from yizhan.reports.models import (
     GridDuty,
     Open311Client,
 )
+from yizhan.reports.routing import routing_index_invalidate
 
 DELETED_LABEL = "已注销用户"
 
@@ -154,8 +155,6 @@ EXPORTS = (export_cases, export_supported_cases, export_case_photos, export_eval
 def erase(user) -> None:
     """Keep the cases, cut every path back to the person (module docstring). Runs in
     the caller's transaction."""
-    from yizhan.reports.routing import routing_index_invalidate
-
     # Their evaluation comments (the timeline line repeats the case's rating comment).
     CaseEvent.objects.filter(actor=user, action=CaseAction.EVALUATE).exclude(note="").update(note="")
     CaseEvent.objects.filter(actor=user).update(actor=None, actor_label=DELETED_LABEL)

@@ -27,9 +27,18 @@ from yizhan.core import permissions
 from yizhan.core.audit import audit_record
 from yizhan.core.errors import AppError, Message, OutOfJurisdiction, ValidationError
 from yizhan.core.models import AuditAction
+from yizhan.core.pii import normalize_phone
 from yizhan.core.text import clean_text
 from yizhan.stations import errors as E
 from yizhan.stations.choices import HostType, StationType
+from yizhan.stations.models import Station
+from yizhan.stations.services import (
+    keeper_user_for_phone,
+    station_clean,
+    station_create,
+    station_keeper_assign,
+    station_update,
+)
 
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
@@ -310,10 +319,6 @@ def _map_headers(header: list) -> dict[str, int]:
 
 
 def _check_row(actor, row: _Row, *, file_codes: dict[str, int], hub_types: dict[str, str]) -> list[dict]:
-    from yizhan.core.pii import normalize_phone
-    from yizhan.stations.models import Station
-    from yizhan.stations.services import station_clean
-
     errors: list[dict] = []
     existing = Station.objects.select_related("jurisdiction").filter(code=row.code).first() if row.code else None
     row.existing = existing
@@ -458,14 +463,6 @@ class _RowFailed(Exception):
 
 
 def _write(actor, parsed: list[_Row], *, file_name: str, report: ImportReport) -> None:
-    from yizhan.stations.models import Station
-    from yizhan.stations.services import (
-        keeper_user_for_phone,
-        station_create,
-        station_keeper_assign,
-        station_update,
-    )
-
     with transaction.atomic():
         stations = {}
         for row in parsed:

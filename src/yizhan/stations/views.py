@@ -33,7 +33,8 @@ from yizhan.stations.choices import (
     StationType,
     SupplyItem,
 )
-from yizhan.stations.imports import import_template_xlsx, stations_import
+from yizhan.stations.coverage import station_coverage
+from yizhan.stations.imports import COLUMNS, import_template_xlsx, stations_import
 from yizhan.stations.models import CheckIn, Station
 from yizhan.stations.nearby import eta_minutes, station_nearby
 from yizhan.stations.qr import qr_svg, qr_token_for, qr_token_verify
@@ -674,8 +675,6 @@ def manage_import(request):
         else:
             status = 400
     if report is not None:
-        from yizhan.stations.imports import COLUMNS
-
         en = _lang(request).startswith("en")
         for row in report.rows:
             for e in row.errors:
@@ -701,7 +700,6 @@ def manage_import_template(request):
 @app_errors(login_url=STAFF_LOGIN)
 def manage_coverage(request):
     permissions.require(request.user, "stations.view")
-    from yizhan.stations.coverage import station_coverage
     scope = _scope_jurisdictions(request.user, "stations.view",
                                  levels=("district", "street", "community"))
     form = f.CoverageForm(request.GET or None, jurisdictions=scope)
