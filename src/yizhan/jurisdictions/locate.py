@@ -33,7 +33,6 @@ notice, at most every ``STAMP_CHECK_SECONDS``, that the table's stamp changed.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -44,6 +43,7 @@ import shapely
 from django.db.models import Count, Max
 from shapely.geometry import Polygon
 
+from yizhan.core.process_cache import ProcessCache
 from yizhan.jurisdictions.geometry import boundary_geometry
 from yizhan.jurisdictions.models import Jurisdiction
 
@@ -69,12 +69,7 @@ class _Index:
     cells: dict[int, object] = field(default_factory=dict)
     # node_id -> [node, parent, ..., root]
     chains: dict[int, list[Jurisdiction]] = field(default_factory=dict)
-    checked_at: float = 0.0
     stats: dict = field(default_factory=dict)
-
-
-_lock = threading.Lock()
-_index: _Index | None = None
 
 
 def _stamp() -> tuple:
@@ -117,9 +112,8 @@ def _polygons(cells: list[int]) -> np.ndarray:
     return shapely.polygons(rings)
 
 
-def _build() -> _Index:
+def _build(stamp) -> _Index:
     started = time.perf_counter()
-    stamp = _stamp()
     nodes = list(Jurisdiction.objects.all().only(
         "id", "code", "name", "name_en", "level", "parent_id", "path", "depth",
         "boundary", "center_lat", "center_lng",
@@ -234,32 +228,19 @@ def _build() -> _Index:
         "fine_cells": len(index.cells) - coarse_done, "border_cells": border_cells,
         "pair_tests": pair_tests, "build_s": round(time.perf_counter() - started, 3),
     }
-    index.checked_at = time.monotonic()
     return index
 
 
+_index = ProcessCache("jurisdictions.locate", build=_build, stamp=_stamp, refresh_default=STAMP_CHECK_SECONDS)
+
+
 def _current() -> _Index:
-    global _index
-    idx = _index
-    now = time.monotonic()
-    if idx is not None and now - idx.checked_at < STAMP_CHECK_SECONDS:
-        return idx
-    with _lock:
-        idx = _index
-        if idx is not None and now - idx.checked_at < STAMP_CHECK_SECONDS:
-            return idx
-        if idx is not None and _stamp() == idx.stamp:
-            idx.checked_at = now
-            return idx
-        _index = _build()
-        return _index
+    return _index.get()
 
 
 def locate_index_invalidate() -> None:
     """Forget the index; the next lookup rebuilds it. Called on commit by services."""
-    global _index
-    with _lock:
-        _index = None
+    _index.forget()
 
 
 def locate_index_stats() -> dict:
