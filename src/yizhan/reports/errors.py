@@ -332,3 +332,26 @@ class InvalidActionChoice(InvalidChoice):
 
 
 INVALID_CHOICE = {"urgency": InvalidUrgency, "clock": InvalidClock, "kind": InvalidKind, "action": InvalidActionChoice}
+
+
+class NoCalendarNode(NotFound):
+    code = "no_calendar_node"
+    message = Message("您管辖的范围内没有区或市", "No district or city in your scope")
+
+
+class DepartmentNotFound(NotFound):
+    code = "department_not_found"
+
+
+class DutyNotFound(NotFound):
+    code = "duty_not_found"
+
+
+class TemplateNotFound(NotFound):
+    code = "template_not_found"
+
+
+class UserNotFound(DefaultField, NotFound):
+    code = "user_not_found"
+    default_field = "who"
+    message = Message("没有此用户名或手机号的用户", "No user has this username or phone")

@@ -10,9 +10,10 @@ from operator import or_
 from django.db.models import Count, Q, QuerySet
 
 from yizhan.core import permissions
-from yizhan.core.errors import AppError, NotFound
+from yizhan.core.errors import AppError
 from yizhan.core.process_cache import ProcessCache
 from yizhan.jurisdictions.selectors import ancestor_paths
+from yizhan.reports import errors as E
 from yizhan.reports.models import Category, Department, GridDuty, ReplyTemplate, WorkCalendar
 
 __all__ = [
@@ -61,7 +62,7 @@ def department_get(*, actor, pk, perm: str = CONFIGURE) -> Department:
     """One department the actor may configure (NotFound otherwise: no leak of which exist)."""
     dept = department_list(actor=actor, perm=perm, include_ancestors=False).filter(pk=pk).first()
     if dept is None:
-        raise NotFound(code="department_not_found")
+        raise E.DepartmentNotFound()
     return dept
 
 
@@ -164,8 +165,7 @@ def setup_user_find(*, actor, identifier: str):
         pass
     user = User.objects.filter(cond, is_active=True).first() if text else None
     if user is None:
-        raise NotFound(("没有此用户名或手机号的用户", "No user has this username or phone"), code="user_not_found",
-                       field="who")
+        raise E.UserNotFound()
     return user
 
 

@@ -24,9 +24,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from yizhan.core import pages, permissions
-from yizhan.core.errors import AppError, NotFound
+from yizhan.core.errors import AppError
 from yizhan.core.forms import add_app_error
 from yizhan.core.pages import STAFF_LOGIN
+from yizhan.reports import errors as E
 from yizhan.reports import selectors, services
 from yizhan.reports.choices import CaseAction, Clock, Urgency
 from yizhan.reports.models import Category, DepartmentMember, ReplyTemplate
@@ -365,7 +366,7 @@ def _settings_category_override(request, cat, code=None):
     districts/cities), the inherited default beside each field, and a reset."""
     nodes = selectors.calendar_jurisdictions(actor=request.user)
     if not nodes:
-        raise NotFound(("您管辖的范围内没有区或市", "No district or city in your scope"), code="no_calendar_node")
+        raise E.NoCalendarNode()
     node = next((n for n in nodes if n.code == code), None) if code else \
         next((n for n in nodes if n.level == "district"), nodes[0])
     if node is None:
@@ -412,7 +413,7 @@ CATEGORY_FORM_FIELDS = ("icon", "name", "name_en", "department_code", "urgency",
 def settings_category(request, code):
     cat = selectors.category_settings_list(actor=request.user).filter(code=code).first()
     if cat is None:
-        raise NotFound(code="unknown_category")
+        raise E.CategoryNotFound()
     node_code = request.POST.get("j") if request.method == "POST" else request.GET.get("j")
     if node_code or not _platform_admin(request.user):
         return _settings_category_override(request, cat, node_code)
@@ -443,7 +444,7 @@ def settings_category(request, code):
 def _calendar_node(request, code=None):
     nodes = selectors.calendar_jurisdictions(actor=request.user)
     if not nodes:
-        raise NotFound(("您管辖的范围内没有区或市", "No district or city in your scope"), code="no_calendar_node")
+        raise E.NoCalendarNode()
     code = code or request.GET.get("j")
     if not code:
         return nodes, next((n for n in nodes if n.level == "district"), nodes[0])
@@ -620,7 +621,7 @@ def settings_department_member_remove(request, pk, user_id):
     dept = selectors.department_get(actor=request.user, pk=pk)
     link = DepartmentMember.objects.filter(department=dept, user_id=user_id).select_related("user").first()
     if link is None:
-        raise NotFound(code="department_member_not_found")
+        raise E.DepartmentMemberNotFound()
     services.department_member_remove(actor=request.user, department=dept, user=link.user)
     _flash(request, _("已移除成员"))
     return redirect("reports:settings_department", pk=dept.pk)
@@ -664,7 +665,7 @@ def settings_duty(request):
 def settings_duty_remove(request, pk):
     duty = selectors.grid_duty_list(actor=request.user).filter(pk=pk).first()
     if duty is None:
-        raise NotFound(code="duty_not_found")
+        raise E.DutyNotFound()
     services.grid_duty_remove(actor=request.user, duty=duty)
     _flash(request, _("已删除值班"))
     return redirect("reports:settings_duty")
@@ -716,7 +717,7 @@ def settings_templates(request):
 def _template_get(request, pk) -> ReplyTemplate:
     tpl = selectors.reply_template_list(actor=request.user).filter(pk=pk).first()
     if tpl is None:
-        raise NotFound(code="template_not_found")
+        raise E.TemplateNotFound()
     return tpl
 
 
