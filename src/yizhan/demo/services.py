@@ -91,6 +91,50 @@ def _staff(username: str, display_name: str, role: str, node: Jurisdiction, phon
     return user
 
 
+def _staff_many(rows: list[tuple]) -> dict[str, User]:
+    """``_staff`` for many accounts at once: ``rows`` of (username, display_name, role, node,
+    phone), in creation order. The same rows as ``_staff`` one by one (accounts in this order,
+    each missing grant with the audit row ``role_grant(actor=None)`` writes), in four bulk
+    statements. An account named twice gets every grant listed for it. Returns users by
+    username."""
+    from yizhan.core.audit import audit_entry
+    from yizhan.core.models import AuditAction, AuditLog
+    from yizhan.core.permissions import forget_grants
+
+    names = list(dict.fromkeys(r[0] for r in rows))
+    users = {u.username: u for u in User.objects.filter(username__in=names)}
+    new = []
+    for username, display_name, _role, _node, phone in rows:
+        if username not in users:
+            users[username] = User(username=username, display_name=display_name, phone=phone, is_staff=True,
+                                   password=_demo_password_hash())
+            new.append(users[username])
+    if new:
+        User.objects.bulk_create(new)
+        users.update({u.username: u for u in User.objects.filter(username__in=[u.username for u in new])})
+    have = set(RoleGrant.objects.filter(user__in=list(users.values())).values_list("user_id", "role", "jurisdiction_id"))
+    grants = []
+    for username, _name, role, node, _phone in rows:
+        key = (users[username].pk, role, node.pk)
+        if key not in have:
+            have.add(key)
+            grants.append(RoleGrant(user=users[username], role=role, jurisdiction=node, granted_by=None))
+    if grants:
+        RoleGrant.objects.bulk_create(grants)
+        if any(g.pk is None for g in grants):  # a backend that does not return ids
+            ids = {(g.user_id, g.role, g.jurisdiction_id): g.pk for g in RoleGrant.objects.filter(
+                user__in=[g.user for g in grants])}
+            for g in grants:
+                g.pk = ids[(g.user_id, g.role, g.jurisdiction_id)]
+        AuditLog.objects.bulk_create([audit_entry(
+            actor=None, action=AuditAction.CREATE, obj=g,
+            summary=f"grant {g.role} @ {g.jurisdiction.code} to {g.user.username}", jurisdiction_path=g.jurisdiction.path,
+        ) for g in grants])
+        for g in grants:
+            forget_grants(g.user)
+    return users
+
+
 def _first(level: str, code_prefix: str = "") -> Jurisdiction | None:
     qs = Jurisdiction.objects.filter(level=level)
     if code_prefix:
@@ -138,8 +182,12 @@ def demo_load(*, stdout=None) -> DemoSummary:
     (``AppManifest.demo_loader``) in ``demo_order`` — this app's district first, so the
     others find the jurisdictions, stations, staff and workers. Deterministic for the
     same data files."""
-    admin = _demo_admin()
-    loaded = {config.label: loader(admin=admin, stdout=stdout) for config, loader in demo_loaders()}
+    # One transaction for the whole load: one commit instead of one per station and per case
+    # step (the services' own atomic blocks become savepoints); work scheduled on commit
+    # (index refreshes) runs once, at the end.
+    with transaction.atomic():
+        admin = _demo_admin()
+        loaded = {config.label: loader(admin=admin, stdout=stdout) for config, loader in demo_loaders()}
     summary = loaded.get(DemoConfig.label) or DemoSummary()
     summary.loaded = loaded
     summary.logins = demo_logins()
@@ -165,72 +213,79 @@ def demo_district_load(*, admin: User, stdout=None) -> DemoSummary:
     say = (lambda msg: stdout.write(msg)) if stdout else (lambda msg: None)
 
     # 1. Jurisdictions with boundaries, from the GeoJSON file (upsert by code).
-    summary.jurisdictions = jurisdictions_import_geojson(
-        actor=None, content=(DATA_DIR / "jurisdictions.geojson").read_bytes()
-    )
+    # An import that changes nothing still writes its audit row; on a second run that row is
+    # rolled back with its savepoint, so loading twice changes nothing.
+    with transaction.atomic():
+        saved = transaction.savepoint()
+        summary.jurisdictions = jurisdictions_import_geojson(
+            actor=None, content=(DATA_DIR / "jurisdictions.geojson").read_bytes()
+        )
+        if summary.jurisdictions.get("created") or summary.jurisdictions.get("updated"):
+            transaction.savepoint_commit(saved)
+        else:
+            transaction.savepoint_rollback(saved)
     say(f"jurisdictions: {summary.jurisdictions}")
 
     # 2. The staff who run the district.
-    with transaction.atomic():
-        for city in Jurisdiction.objects.filter(level=Level.CITY).order_by("code"):
-            _staff(f"demo-city-{city.code.lower()}", f"{city.name}管理员", Role.CITY_ADMIN, city)
-        for district in Jurisdiction.objects.filter(level=Level.DISTRICT).order_by("code"):
-            _staff(f"demo-district-{district.code.lower()}", f"{district.name}管理员", Role.DISTRICT_ADMIN, district)
-        auditor_node = Jurisdiction.objects.filter(code="SZ").first() or Jurisdiction.objects.filter(
-            level=Level.CITY).order_by("code").first()
-        _staff("demo-auditor", "审计员 周敏", Role.AUDITOR, auditor_node)
+    nodes = {j.code: j for j in Jurisdiction.objects.all()}
+    by_level = sorted(nodes.values(), key=lambda j: j.code)
+    staff = [(f"demo-city-{c.code.lower()}", f"{c.name}管理员", Role.CITY_ADMIN, c, None)
+             for c in by_level if c.level == Level.CITY]
+    staff += [(f"demo-district-{d.code.lower()}", f"{d.name}管理员", Role.DISTRICT_ADMIN, d, None)
+              for d in by_level if d.level == Level.DISTRICT]
+    auditor_node = nodes.get("SZ") or next((c for c in by_level if c.level == Level.CITY), None)
+    staff.append(("demo-auditor", "审计员 周敏", Role.AUDITOR, auditor_node, None))
+    _staff_many(staff)
 
     # 3. Stations, their keepers, supplies and hours, through the station services.
     stations = _load_json("stations.json")
     by_code = {s.code: s for s in Station.objects.all()}
     # hubs first so members can point at them
     stations.sort(key=lambda s: (s.get("hub") is not None, s["code"]))
+    new_rows = [row for row in stations if row["code"] not in by_code]
+    # Their community admins and keepers first, in the order the station walk meets them
+    # (a keeper is found by phone: one person may keep several stations).
     communities_with_admin: set[str] = set()
+    staff, keeper_names, by_phone = [], {}, {}
+    for row in new_rows:
+        community = nodes[row["community"]]
+        if community.code not in communities_with_admin:
+            communities_with_admin.add(community.code)
+            staff.append((f"demo-community-{community.code.lower()}", f"{community.name}管理员",
+                          Role.COMMUNITY_ADMIN, community, None))
+        phone = (row.get("keeper") or {}).get("phone")
+        if phone:
+            if phone not in by_phone:
+                known = User.objects.filter(phone=phone).only("username").first()
+                by_phone[phone] = known.username if known else f"demo-keeper-{row['code'].lower()}"
+            keeper_names[row["code"]] = by_phone[phone]
+            staff.append((by_phone[phone], row["keeper"].get("name", "站长"), Role.KEEPER, community, phone))
+    people = _staff_many(staff)
     for i, row in enumerate(stations):
-        community = Jurisdiction.objects.get(code=row["community"])
         if row["code"] in by_code:
             continue
-        with transaction.atomic():
-            data = {k: row[k] for k in (
-                "code", "name", "name_en", "type", "host_type", "host_name", "address", "lat", "lng",
-                "amenities", "hours", "opened_on",
-            ) if k in row}
-            data["jurisdiction"] = community
-            data["hub"] = row.get("hub")
-            data["description"] = row.get("description_zh", "")
-            data["holidays"] = [
-                {"date": h["date"], "intervals": h.get("intervals", []), "note": h.get("note_zh", "")}
-                for h in row.get("holidays", [])
-            ]
-            station = station_services.station_create(actor=admin, data=data)
-            by_code[station.code] = station
-            summary.stations_created += 1
-            if community.code not in communities_with_admin:
-                communities_with_admin.add(community.code)
-                _staff(f"demo-community-{community.code.lower()}", f"{community.name}管理员",
-                       Role.COMMUNITY_ADMIN, community)
-            keeper_info = row.get("keeper") or {}
-            if keeper_info.get("phone"):
-                keeper = User.objects.filter(phone=keeper_info["phone"]).first()
-                if keeper is None:
-                    keeper = _staff(
-                        f"demo-keeper-{station.code.lower()}", keeper_info.get("name", "站长"),
-                        Role.KEEPER, community, phone=keeper_info["phone"],
-                    )
-                elif not RoleGrant.objects.filter(user=keeper, role=Role.KEEPER, jurisdiction=community).exists():
-                    from yizhan.accounts.services import role_grant
-
-                    role_grant(actor=None, user=keeper, role=Role.KEEPER, jurisdiction=community)
-                station_services.station_keeper_assign(actor=admin, station=station, user=keeper)
-            for sup in row.get("supplies", []):
-                station_services.supply_set_threshold(
-                    actor=admin, station=station, item=sup["item"], threshold=int(sup.get("threshold", 0))
-                )
-                if int(sup.get("quantity", 0)) > 0:
-                    station_services.supply_record(
-                        actor=admin, station=station, item=sup["item"], kind="adjust",
-                        quantity=int(sup["quantity"]), note="演示数据初始盘点",
-                    )
+        community = nodes[row["community"]]
+        data = {k: row[k] for k in (
+            "code", "name", "name_en", "type", "host_type", "host_name", "address", "lat", "lng",
+            "amenities", "hours", "opened_on",
+        ) if k in row}
+        data["jurisdiction"] = community
+        data["hub"] = row.get("hub")
+        data["description"] = row.get("description_zh", "")
+        data["holidays"] = [
+            {"date": h["date"], "intervals": h.get("intervals", []), "note": h.get("note_zh", "")}
+            for h in row.get("holidays", [])
+        ]
+        station = station_services.station_create(actor=admin, data=data)
+        by_code[station.code] = station
+        summary.stations_created += 1
+        if row["code"] in keeper_names:
+            station_services.station_keeper_assign(actor=admin, station=station, user=people[keeper_names[row["code"]]])
+        supplies = [{"item": sup["item"], "threshold": int(sup.get("threshold", 0)),
+                     "quantity": int(sup["quantity"]) if int(sup.get("quantity", 0)) > 0 else None}
+                    for sup in row.get("supplies", [])]
+        if supplies:
+            station_services.supplies_bulk_set(actor=admin, station=station, supplies=supplies, note="演示数据初始盘点")
         if (i + 1) % 25 == 0:
             say(f"stations: {i + 1}/{len(stations)}")
     summary.stations_total = Station.objects.count()

@@ -27,10 +27,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from yizhan.core import permissions
-from yizhan.core.audit import audit_record
+from yizhan.core.audit import audit_entry, audit_record
 from yizhan.core.errors import AppError, Message, NotAuthenticated
 from yizhan.core.geo import cell_of, validate_lat_lng
-from yizhan.core.models import AuditAction
+from yizhan.core.models import AuditAction, AuditLog
 from yizhan.core.notifications import notify
 from yizhan.stations import errors as E
 from yizhan.stations.choices import (
@@ -80,8 +80,11 @@ def _require_login(actor) -> None:
 
 
 def _schedule_index_refresh() -> None:
-    """Refresh the in-memory nearby index once the transaction commits."""
-    transaction.on_commit(nearby_index_invalidate)
+    """Refresh the in-memory nearby index once the transaction commits (once per
+    transaction: a bulk load creating 150 stations in one transaction refreshes once)."""
+    pending = transaction.get_connection().run_on_commit
+    if not any(entry[1] is nearby_index_invalidate for entry in pending):
+        transaction.on_commit(nearby_index_invalidate)
 
 
 def _is_int(value) -> bool:
@@ -572,6 +575,78 @@ def supply_set_threshold(*, actor, station: Station, item: str, threshold: int) 
             changes={"threshold": [old, threshold]}, jurisdiction_path=station.jurisdiction.path,
         )
     return supply
+
+
+def supplies_bulk_set(*, actor, station: Station, supplies, note: str = "") -> list[StationSupply]:
+    """Set many of a station's supplies at once (the demo loader, imports): each entry is
+    ``{"item", "threshold"?, "quantity"?}``. The same rules and rows as
+    ``supply_set_threshold`` then ``supply_record(kind="adjust")`` per entry — threshold
+    set first, then the counted quantity (a ``StockMovement`` and an audit row per change,
+    the keeper told when stock falls below the threshold) — written with a few bulk
+    statements in one transaction instead of ~8 statements per supply. An entry without
+    ``quantity`` leaves the stock as it is. All-or-nothing: every entry is checked first."""
+    require_station_stock(actor=actor, station=station)
+    note = _text(note, field="note", limit=200)
+    wanted: dict[str, tuple[int | None, int | None]] = {}
+    for entry in supplies:
+        item = _check_item(entry.get("item"))
+        threshold = entry.get("threshold")
+        if threshold is not None and (not _is_int(threshold) or not 0 <= threshold <= MAX_QUANTITY):
+            raise E.InvalidThreshold()
+        quantity = entry.get("quantity")
+        if quantity is not None:
+            _check_quantity(quantity, minimum=0)
+        wanted[item] = (threshold, quantity)
+    path = station.jurisdiction.path
+    with transaction.atomic():
+        have = {s.item: s for s in StationSupply.objects.select_for_update().filter(station=station, item__in=wanted)}
+        now = timezone.now()
+        steps, created, updated = [], [], []
+        for item, (threshold, quantity) in wanted.items():
+            supply = have.get(item)
+            if supply is None:  # a new row starts at 0 / 0, written with its final values below
+                supply = have[item] = StationSupply(station=station, item=item, quantity=0, threshold=0)
+                created.append(supply)
+            old_threshold, before = supply.threshold, supply.quantity
+            if threshold is not None and threshold != old_threshold:
+                supply.threshold = threshold
+                steps.append((supply, "threshold", old_threshold, threshold))
+            if quantity is not None and quantity != before:
+                supply.quantity = quantity
+                steps.append((supply, "quantity", before, quantity))
+            if supply.pk is not None and (supply.threshold, supply.quantity) != (old_threshold, before):
+                supply.updated_at = now
+                updated.append(supply)
+        if created:
+            StationSupply.objects.bulk_create(created)
+            if any(s.pk is None for s in created):  # a backend that does not return ids
+                ids = dict(StationSupply.objects.filter(station=station, item__in=[s.item for s in created])
+                           .values_list("item", "pk"))
+                for supply in created:
+                    supply.pk = ids[supply.item]
+        for supply in updated:
+            supply.save(update_fields=["threshold", "quantity", "updated_at"])
+        movements, audits, low = [], [], []
+        for supply, what, old, new in steps:
+            if what == "threshold":
+                audits.append(audit_entry(
+                    actor=actor, action=AuditAction.UPDATE, obj=supply, summary=f"{station.code} {supply.item} threshold",
+                    changes={"threshold": [old, new]}, jurisdiction_path=path,
+                ))
+                continue
+            movements.append(StockMovement(supply=supply, kind=StockMovementKind.ADJUST, delta=new - old,
+                                           quantity_after=new, actor=actor, note=note))
+            audits.append(audit_entry(
+                actor=actor, action=AuditAction.UPDATE, obj=supply, summary=f"{station.code} {supply.item} adjust {new}",
+                changes={"quantity": [old, new]}, jurisdiction_path=path,
+            ))
+            if supply.threshold > 0 and old >= supply.threshold > new:
+                low.append(supply)
+        StockMovement.objects.bulk_create(movements)
+        AuditLog.objects.bulk_create(audits)
+        for supply in low:
+            _notify_low(station, supply)
+    return [have[item] for item in wanted]
 
 
 def donation_record(
