@@ -29,7 +29,6 @@ ROOT = Path(yizhan.__file__).resolve().parent
 INLINE_CODE_LEFT = {
     "accounts/api.py": 2,
     "accounts/selectors.py": 2,
-    "accounts/services.py": 16,
     "core/geo.py": 3,
     "core/pii.py": 3,
     "core/selectors.py": 1,

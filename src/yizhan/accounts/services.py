@@ -37,12 +37,9 @@ from yizhan.core import permissions
 from yizhan.core import privacy as core_privacy
 from yizhan.core.audit import AuditAction, audit_record
 from yizhan.core.errors import (
-    Conflict,
     Message,
     NotAuthenticated,
-    NotFound,
     PermissionDenied,
-    ValidationError,
 )
 from yizhan.core.geo import COVERAGE_RES, cell_of
 from yizhan.core.models import Notification
@@ -161,12 +158,9 @@ def otp_verify(*, phone: str, code: str, ip: str | None = None) -> User:
             user.save()
             created = True
         elif not user.is_active:
-            raise PermissionDenied(("该账号已停用", "This account is disabled"), code="account_disabled")
+            raise E.AccountDisabled()
         elif user.has_usable_password():
-            raise PermissionDenied(
-                ("工作人员请使用用户名和密码登录", "Staff accounts log in with username and password"),
-                code="use_password_login",
-            )
+            raise E.UsePasswordLogin()
         profile, _ = WorkerProfile.objects.get_or_create(user=user)
         if profile.consent_version != CONSENT_VERSION:
             profile.consent_version = CONSENT_VERSION
@@ -291,7 +285,7 @@ def api_token_create(*, actor, user: User, name: str) -> tuple[ApiToken, str]:
         raise PermissionDenied(("只有工作人员可以创建令牌", "Only staff can create API tokens"))
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise ValidationError(("请填写 1–80 字的名称", "Give a name of 1–80 characters"), code="invalid_name", field="name")
+        raise E.InvalidTokenName(field="name")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10], key_hash=token_hash(raw))
@@ -315,18 +309,14 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
 
 def _check_grant(actor, role: str, jurisdiction) -> None:
     if role not in Role.values:
-        raise ValidationError(("角色无效", "Unknown role"), code="invalid_role", field="role")
+        raise E.InvalidRole(field="role")
     if jurisdiction is None:
-        raise ValidationError(("请选择辖区", "Choose a jurisdiction"), code="required", field="jurisdiction")
+        raise E.JurisdictionRequired(field="jurisdiction")
     if actor is None:
         return
     permissions.require(actor, "people.manage", jurisdiction)
     if not permissions.can_grant(actor, role, jurisdiction):
-        raise PermissionDenied(
-            ("不能授予高于自己级别的角色", "You cannot grant a role above your own level"),
-            code="role_above_own_level",
-            field="role",
-        )
+        raise E.RoleAboveOwnLevel(field="role")
 
 
 def role_grant(*, actor, user: User, role: str, jurisdiction) -> RoleGrant:
@@ -350,7 +340,7 @@ def role_revoke(*, actor, user: User, role: str, jurisdiction) -> None:
     with transaction.atomic():
         grant = RoleGrant.objects.filter(user=user, role=role, jurisdiction=jurisdiction).first()
         if grant is None:
-            raise NotFound(("该授权不存在", "No such role grant"), code="grant_not_found")
+            raise E.GrantNotFound()
         audit_record(
             actor=actor, action=AuditAction.DELETE, obj=grant,
             summary=f"revoke {role} @ {jurisdiction.code} from {user.username}",
@@ -367,23 +357,17 @@ def staff_create(
     _check_grant(actor, role, jurisdiction)
     username = (username or "").strip()
     if not _USERNAME_RE.match(username):
-        raise ValidationError(
-            ("用户名须为 3–150 位字母、数字或 _.@+-", "Username: 3–150 letters, digits or _.@+-"),
-            code="invalid_username", field="username",
-        )
+        raise E.InvalidUsername(field="username")
     phone = normalize_phone(phone) if phone else None
     try:
         validate_password(password or "")
     except DjangoValidationError as exc:
-        raise ValidationError(
-            ("密码太简单或太短（至少 8 位）", "Password too weak or short (8+ characters)"),
-            code="weak_password", field="password",
-        ) from exc
+        raise E.WeakPassword(field="password") from exc
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
-            raise Conflict(("用户名已被使用", "Username is taken"), code="username_taken", field="username")
+            raise E.UsernameTaken(field="username")
         if phone and User.objects.filter(phone=phone).exists():
-            raise Conflict(("手机号已被使用", "Phone number is in use"), code="phone_taken", field="phone")
+            raise E.PhoneTaken(field="phone")
         user = User(username=username, display_name=(display_name or "").strip()[:60], phone=phone, is_staff=True)
         user.set_password(password)
         user.save()
@@ -414,7 +398,7 @@ def worker_profile_update(*, actor, user: User, data: dict) -> WorkerProfile:
         if "display_name" in data and data["display_name"] is not None:
             value = str(data["display_name"]).strip()
             if len(value) > 60:
-                raise ValidationError(("昵称最多 60 字", "Name: at most 60 characters"), code="too_long", field="display_name")
+                raise E.TooLong(E.TooLong.display_name, field="display_name")
             user.display_name = value
             user_fields.append("display_name")
             changes["display_name"] = "changed"
@@ -425,16 +409,14 @@ def worker_profile_update(*, actor, user: User, data: dict) -> WorkerProfile:
             changes["id_number"] = "changed"  # never the value itself
         if "trade" in data and data["trade"] is not None:
             if data["trade"] not in Trade.values:
-                raise ValidationError(("职业类型无效", "Unknown trade"), code="invalid_trade", field="trade")
+                raise E.InvalidTrade(field="trade")
             changes["trade"] = [profile.trade, data["trade"]]
             profile.trade = data["trade"]
         for key, limit in (("platform", 60), ("employer", 100)):
             if key in data and data[key] is not None:
                 value = str(data[key]).strip()
                 if len(value) > limit:
-                    raise ValidationError(
-                        (f"最多 {limit} 字", f"At most {limit} characters"), code="too_long", field=key
-                    )
+                    raise E.TooLong(field=key, limit=limit)
                 changes[key] = [getattr(profile, key), value]
                 setattr(profile, key, value)
         if "skills" in data and data["skills"] is not None:
@@ -444,10 +426,7 @@ def worker_profile_update(*, actor, user: User, data: dict) -> WorkerProfile:
             if not isinstance(skills, list) or len(skills) > 30 or any(
                 not isinstance(s, str) or not s.strip() or len(s) > 30 for s in skills
             ):
-                raise ValidationError(
-                    ("技能最多 30 项，每项最多 30 字", "Up to 30 skills of up to 30 characters"),
-                    code="invalid_skills", field="skills",
-                )
+                raise E.InvalidSkills(field="skills")
             profile.skills = [s.strip() for s in skills]
             changes["skills"] = profile.skills
         if "home_community" in data:
@@ -458,9 +437,7 @@ def worker_profile_update(*, actor, user: User, data: dict) -> WorkerProfile:
             else:
                 node = Jurisdiction.objects.filter(code=code, level__in=("community", "grid")).first()
                 if node is None:
-                    raise ValidationError(
-                        ("找不到该社区", "Community not found"), code="unknown_community", field="home_community"
-                    )
+                    raise E.UnknownCommunity(field="home_community")
                 if node.level == "grid":
                     node = node.parent
                 if profile.home_community_id != node.pk:
