@@ -68,6 +68,50 @@ class InvalidStationField(ValidationError):
     message = Message("驿站信息填写有误", "Invalid station data")
 
 
+class FieldRequired(ValidationError):
+    """A required field left empty: ``FieldRequired(field=f, zh=label.zh, en=label.en)``."""
+
+    code = "required"
+    message = Message("请填写{zh}", "Please fill in the {en}")
+    giver_name = Message("请填写捐赠方名称", "Please name the giver")
+    description = Message("请填写捐赠内容", "Please describe the gift")
+
+
+class InvalidDate(ValidationError):
+    code = "invalid_date"
+    message = Message("日期格式应为 2024-05-01", "Dates look like 2024-05-01")
+    future = Message("接收日期不能晚于今天", "The date cannot be in the future")
+
+
+class InvalidPhone(DefaultField, ValidationError):
+    code = "invalid_phone"
+    default_field = "public_phone"
+    message = Message("请填写有效的联系电话，如 0512-66612345", "Enter a valid contact number, e.g. 0512-66612345")
+
+
+class InvalidStationType(ValidationError):
+    code = "invalid_type"
+    message = Message("驿站类型无效：{value}", "Invalid station type: {value}")
+
+
+class InvalidHostType(ValidationError):
+    code = "invalid_host_type"
+    message = Message("主办方类型无效：{value}", "Invalid host type: {value}")
+
+
+class InvalidCode(DefaultField, ValidationError):
+    code = "invalid_code"
+    default_field = "code"
+    message = Message("编号须为 1–32 位字母、数字、- 或 _", "The code must be 1–32 letters, digits, - or _")
+
+
+class InvalidHolidays(DefaultField, ValidationError):
+    code = "invalid_holidays"
+    default_field = "holidays"
+    message = Message("节假日安排格式有误", "Holiday hours are malformed")
+    no_date = Message("节假日须有日期", "Each holiday needs a date")
+
+
 # One jurisdiction lookup (jurisdictions.selectors.jurisdiction_get), one error class.
 UnknownJurisdiction = JurisdictionNotFound
 
@@ -154,6 +198,12 @@ class InvalidThreshold(DefaultField, ValidationError):
 class InvalidDonation(ValidationError):
     code = "invalid_donation"
     message = Message("捐赠信息填写有误", "Invalid donation")
+
+
+class InvalidGiverKind(DefaultField, InvalidDonation):
+    code = "invalid_giver_kind"
+    default_field = "giver_kind"
+    message = Message("请选择捐赠方类型", "Choose who gave")
 
 
 # ---- check-ins, condition reports, reviews -----------------------------------

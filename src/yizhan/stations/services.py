@@ -94,25 +94,20 @@ def _is_int(value) -> bool:
 def _text(value, *, field: str, limit: int, required: bool = False, label: Message | None = None) -> str:
     text = "" if value is None else str(value).strip()
     if required and not text:
-        raise E.InvalidStationField(
-            Message(f"请填写{label.zh if label else field}", f"Please fill in the {label.en if label else field}"),
-            code="required", field=field,
-        )
+        raise E.FieldRequired(field=field, zh=label.zh if label else field, en=label.en if label else field)
     if len(text) > limit:
         raise E.TextTooLong(field=field, limit=limit)
     return text
 
 
-def _choice_value(value, choices, *, field: str, error_code: str, what: Message):
+def _choice_value(value, choices, *, field: str, error: type[E.ValidationError]):
     """A TextChoices value from its code or its Chinese label."""
     text = "" if value is None else str(value).strip()
     for v, label in choices.choices:
         if text == v or text == str(label):
             return v
-    raise E.InvalidStationField(
-        Message(f"{what.zh}无效：{text or '（空）'}", f"Invalid {what.en}: {text or '(empty)'}"),
-        code=error_code, field=field,
-    )
+    raise error(Message(error.message.zh.format(value=text or "（空）"),
+                        error.message.en.format(value=text or "(empty)")), field=field)
 
 
 def clean_amenities(value) -> list[str]:
@@ -151,9 +146,7 @@ def _clean_date(value, *, field: str) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise E.InvalidStationField(
-            Message("日期格式应为 2024-05-01", "Dates look like 2024-05-01"), code="invalid_date", field=field
-        ) from None
+        raise E.InvalidDate(field=field) from None
 
 
 def _resolve_jurisdiction(value):
@@ -184,10 +177,7 @@ def clean_public_phone(value) -> str:
         return ""
     digits = sum(ch.isdigit() for ch in text)
     if len(text) > 32 or not PUBLIC_PHONE_RE.match(text) or not 5 <= digits <= 20:
-        raise E.InvalidStationField(
-            Message("请填写有效的联系电话，如 0512-66612345", "Enter a valid contact number, e.g. 0512-66612345"),
-            code="invalid_phone", field="public_phone",
-        )
+        raise E.InvalidPhone()
     return text
 
 
@@ -195,9 +185,9 @@ FIELD_CLEANERS = {
     "name": lambda v: _text(v, field="name", limit=100, required=True, label=Message("名称", "name")),
     "name_en": lambda v: _text(v, field="name_en", limit=150),
     "type": lambda v: _choice_value(v or StationType.STATION, StationType, field="type",
-                                    error_code="invalid_type", what=Message("驿站类型", "station type")),
+                                    error=E.InvalidStationType),
     "host_type": lambda v: _choice_value(v or HostType.COMMUNITY, HostType, field="host_type",
-                                         error_code="invalid_host_type", what=Message("主办方类型", "host type")),
+                                         error=E.InvalidHostType),
     "host_name": lambda v: _text(v, field="host_name", limit=120),
     "address": lambda v: _text(v, field="address", limit=200, required=True, label=Message("地址", "address")),
     "public_phone": lambda v: clean_public_phone(v),
@@ -229,10 +219,7 @@ def station_clean(data: dict, *, instance: Station | None = None) -> tuple[dict,
     if creating:
         code = "" if data.get("code") is None else str(data.get("code")).strip()
         if not CODE_RE.match(code):
-            errors.append(E.InvalidStationField(
-                Message("编号须为 1–32 位字母、数字、- 或 _", "The code must be 1–32 letters, digits, - or _"),
-                code="invalid_code", field="code",
-            ))
+            errors.append(E.InvalidCode())
         else:
             cleaned["code"] = code
     for key, fn in FIELD_CLEANERS.items():
@@ -257,21 +244,14 @@ def station_clean(data: dict, *, instance: Station | None = None) -> tuple[dict,
 
 def _clean_holidays(value) -> list[dict]:
     if not isinstance(value, (list, tuple)):
-        raise E.InvalidStationField(
-            Message("节假日安排格式有误", "Holiday hours are malformed"), code="invalid_holidays", field="holidays"
-        )
+        raise E.InvalidHolidays()
     out = {}
     for entry in value:
         if not isinstance(entry, dict):
-            raise E.InvalidStationField(
-                Message("节假日安排格式有误", "Holiday hours are malformed"), code="invalid_holidays",
-                field="holidays",
-            )
+            raise E.InvalidHolidays()
         day = _clean_date(entry.get("date"), field="holidays")
         if day is None:
-            raise E.InvalidStationField(
-                Message("节假日须有日期", "Each holiday needs a date"), code="invalid_holidays", field="holidays"
-            )
+            raise E.InvalidHolidays(E.InvalidHolidays.no_date)
         intervals = clean_hours({"mon": entry.get("intervals") or []}).get("mon", [])
         out[day] = {"date": day, "intervals": intervals, "note": _text(entry.get("note"), field="holidays", limit=100)}
     return list(out.values())
@@ -656,16 +636,13 @@ def donation_record(
     """A gift (三个一点). With ``item`` and ``quantity`` it also goes into stock."""
     require_station_stock(actor=actor, station=station)
     if giver_kind not in GiverKind.values:
-        raise E.InvalidDonation(Message("请选择捐赠方类型", "Choose who gave"), code="invalid_giver_kind",
-                                field="giver_kind")
+        raise E.InvalidGiverKind()
     giver_name = _text(giver_name, field="giver_name", limit=100)
     description = _text(description, field="description", limit=200)
     if not giver_name:
-        raise E.InvalidDonation(Message("请填写捐赠方名称", "Please name the giver"), code="required",
-                                field="giver_name")
+        raise E.FieldRequired(E.FieldRequired.giver_name, field="giver_name")
     if not description:
-        raise E.InvalidDonation(Message("请填写捐赠内容", "Please describe the gift"), code="required",
-                                field="description")
+        raise E.FieldRequired(E.FieldRequired.description, field="description")
     item = item or ""
     if item:
         _check_item(item)
@@ -674,8 +651,7 @@ def donation_record(
         _check_quantity(quantity, minimum=0)
     received_on = _clean_date(received_on, field="received_on") or timezone.localdate()
     if received_on > timezone.localdate():
-        raise E.InvalidDonation(Message("接收日期不能晚于今天", "The date cannot be in the future"),
-                                code="invalid_date", field="received_on")
+        raise E.InvalidDate(E.InvalidDate.future, field="received_on")
     with transaction.atomic():
         donation = Donation.objects.create(
             station=station, giver_kind=giver_kind, giver_name=giver_name, description=description,
