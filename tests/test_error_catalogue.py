@@ -32,7 +32,6 @@ INLINE_CODE_LEFT = {
     "core/geo.py": 3,
     "core/pii.py": 3,
     "core/selectors.py": 1,
-    "core/services.py": 8,
     "jurisdictions/services.py": 1,
     "reports/api.py": 4,
     "reports/figures.py": 3,

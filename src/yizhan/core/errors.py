@@ -112,3 +112,51 @@ class RateLimited(AppError):
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     message = Message("当前状态不允许此操作", "This action is not allowed in the current state")
+
+
+# ---- core's own services (channel bindings, webhooks) ------------------------------------
+
+
+class Required(DefaultField, ValidationError):
+    """A required field left empty; ``field`` says which (the message by its class attribute)."""
+
+    code = "required"
+    message = Message("请填写此项", "This field is required")
+    name = Message("请填写名称", "Name is required")
+    jurisdiction = Message("请选择辖区", "Choose a jurisdiction")
+
+
+class InvalidChannel(DefaultField, ValidationError):
+    code = "invalid_channel"
+    default_field = "channel"
+    message = Message("不支持的渠道", "Unsupported channel")
+
+
+class InvalidAddress(DefaultField, ValidationError):
+    code = "invalid_address"
+    default_field = "address"
+    message = Message("账号标识无效", "Invalid address")
+
+
+class BindingTaken(DefaultField, Conflict):
+    code = "binding_taken"
+    default_field = "address"
+    message = Message("该微信已绑定其他账号", "This WeChat account is bound to another user")
+
+
+class InvalidWebhookUrl(DefaultField, ValidationError):
+    code = "invalid_webhook_url"
+    default_field = "url"
+    message = Message("网址须以 https:// 开头", "The URL must start with https://")
+
+
+class InvalidKinds(DefaultField, ValidationError):
+    code = "invalid_kinds"
+    default_field = "kinds"
+    message = Message("消息类型列表无效", "Invalid list of kinds")
+
+
+class WeakSecret(DefaultField, ValidationError):
+    code = "weak_secret"
+    default_field = "secret"
+    message = Message("密钥至少 16 个字符", "The secret needs at least 16 characters")

@@ -6,7 +6,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from yizhan.core.audit import audit_record
-from yizhan.core.errors import Conflict, NotAuthenticated, PermissionDenied, ValidationError
+from yizhan.core.errors import (
+    BindingTaken,
+    InvalidAddress,
+    InvalidChannel,
+    InvalidKinds,
+    InvalidWebhookUrl,
+    NotAuthenticated,
+    PermissionDenied,
+    Required,
+    WeakSecret,
+)
 from yizhan.core.models import (
     ChannelBinding,
     Notification,
@@ -61,14 +71,13 @@ def channel_binding_set(*, actor, user, channel: str, address: str):
     if actor.pk != user.pk and not getattr(actor, "is_superuser", False):
         raise PermissionDenied()
     if channel != OutboundChannel.WECHAT:
-        raise ValidationError(("不支持的渠道", "Unsupported channel"), code="invalid_channel", field="channel")
+        raise InvalidChannel()
     address = (address or "").strip()
     if not address or len(address) > 128:
-        raise ValidationError(("账号标识无效", "Invalid address"), code="invalid_address", field="address")
+        raise InvalidAddress()
     with transaction.atomic():
         if ChannelBinding.objects.filter(channel=channel, address=address).exclude(user=user).exists():
-            raise Conflict(("该微信已绑定其他账号", "This WeChat account is bound to another user"),
-                           code="binding_taken", field="address")
+            raise BindingTaken()
         binding, _ = ChannelBinding.objects.update_or_create(user=user, channel=channel,
                                                              defaults={"address": address})
         audit_record(actor=actor, action="update", obj=binding, summary=f"绑定 bind {channel}")
@@ -97,20 +106,18 @@ def _webhook_clean(data: dict) -> dict:
     parts = urlsplit(url)
     allowed = {"https", "http"} if getattr(settings, "YIZHAN_WEBHOOK_ALLOW_HTTP", False) else {"https"}
     if parts.scheme not in allowed or not parts.hostname:
-        raise ValidationError(("网址须以 https:// 开头", "The URL must start with https://"),
-                              code="invalid_webhook_url", field="url")
+        raise InvalidWebhookUrl()
     kinds = data.get("kinds") or []
     if isinstance(kinds, str):
         kinds = [k.strip() for k in kinds.replace("，", ",").split(",") if k.strip()]
     if not isinstance(kinds, list) or not all(isinstance(k, str) and 0 < len(k) <= 40 for k in kinds):
-        raise ValidationError(("消息类型列表无效", "Invalid list of kinds"), code="invalid_kinds", field="kinds")
+        raise InvalidKinds()
     name = (data.get("name") or "").strip()
     if not name:
-        raise ValidationError(("请填写名称", "Name is required"), code="required", field="name")
+        raise Required(Required.name, field="name")
     secret = (data.get("secret") or "").strip() or secrets.token_urlsafe(32)
     if len(secret) < 16:
-        raise ValidationError(("密钥至少 16 个字符", "The secret needs at least 16 characters"),
-                              code="weak_secret", field="secret")
+        raise WeakSecret()
     return {"name": name[:80], "url": url, "kinds": sorted(set(kinds)), "secret": secret,
             "is_active": bool(data.get("is_active", True))}
 
@@ -120,7 +127,7 @@ def webhook_subscription_save(*, actor, subscription=None, jurisdiction, data: d
     manage people on that node (and on the old one when moving it). A blank secret gets a
     random one."""
     if jurisdiction is None:
-        raise ValidationError(("请选择辖区", "Choose a jurisdiction"), code="required", field="jurisdiction")
+        raise Required(Required.jurisdiction, field="jurisdiction")
     require(actor, WEBHOOK_MANAGE_PERM, jurisdiction)
     if subscription is not None:
         require(actor, WEBHOOK_MANAGE_PERM, subscription.jurisdiction)
