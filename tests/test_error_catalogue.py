@@ -36,9 +36,6 @@ INLINE_CODE_LEFT = {
     "reports/api.py": 4,
     "reports/figures.py": 3,
     "reports/services/open311.py": 4,
-    "stations/api.py": 6,
-    "stations/coverage.py": 3,
-    "stations/nearby.py": 5,
 }
 
 # (app, code) -> the classes that share it today, with why. Nothing may be added.

@@ -16,13 +16,19 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from yizhan.core import permissions
-from yizhan.core.errors import Message, ValidationError
 from yizhan.core.geo import validate_lat_lng
 from yizhan.core.schemas import LimitQuery, OffsetQuery, page
 from yizhan.stations import schemas as S
 from yizhan.stations import selectors, services
 from yizhan.stations.choices import Amenity, SupplyItem
-from yizhan.stations.errors import PhotoNotFound
+from yizhan.stations.errors import (
+    InvalidLimit,
+    InvalidMinutes,
+    InvalidMode,
+    LimitTooLarge,
+    PhotoNotFound,
+    UnknownAmenity,
+)
 from yizhan.stations.models import Station, StationSupply
 
 router = Router(tags=["stations"])
@@ -76,18 +82,14 @@ def nearby(
     except (TypeError, ValueError):
         limit_i = -1
     if limit_i < 1:
-        raise ValidationError(Message("limit 须为正整数", "limit must be a positive whole number"),
-                              code="invalid_limit", field="limit")
+        raise InvalidLimit()
     if limit_i > MAX_LIMIT:
-        raise ValidationError(Message(f"limit 不能超过 {MAX_LIMIT}", f"limit cannot exceed {MAX_LIMIT}"),
-                              code="limit_too_large", field="limit")
+        raise LimitTooLarge(most=MAX_LIMIT)
     for a in amenity:
         if a not in Amenity.values:
-            raise ValidationError(Message(f"未知的设施：{a}", f"Unknown amenity: {a}"),
-                                  code="unknown_amenity", field="amenity")
+            raise UnknownAmenity(field="amenity", value=a)
     if mode not in MODES:
-        raise ValidationError(Message("出行方式须为 walk 或 ebike", "mode must be walk or ebike"),
-                              code="invalid_mode", field="mode")
+        raise InvalidMode()
     from yizhan.stations.nearby import station_nearby
 
     items = station_nearby(lat=lat_f, lng=lng_f, limit=limit_i, amenities=tuple(amenity),
@@ -123,15 +125,13 @@ def coverage(request: HttpRequest, jurisdiction: str = "", mode: str = "walk", m
     node = jurisdiction_get(code=jurisdiction)
     permissions.require(actor, "stations.view", node)
     if mode not in MODES:
-        raise ValidationError(Message("出行方式须为 walk 或 ebike", "mode must be walk or ebike"),
-                              code="invalid_mode", field="mode")
+        raise InvalidMode()
     try:
         minutes_f = float(minutes)
     except ValueError:
         minutes_f = math.nan
     if not (math.isfinite(minutes_f) and 1 <= minutes_f <= 60):
-        raise ValidationError(Message("分钟数须在 1 到 60 之间", "minutes must be between 1 and 60"),
-                              code="invalid_minutes", field="minutes")
+        raise InvalidMinutes(most=60)
     from yizhan.stations.coverage import station_coverage
 
     return station_coverage(jurisdiction=node, minutes=int(minutes_f) if minutes_f.is_integer() else minutes_f, mode=mode)

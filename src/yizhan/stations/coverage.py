@@ -29,8 +29,8 @@ import numpy as np
 from shapely.geometry import shape
 
 from yizhan.accounts.models import WorkerProfile
-from yizhan.core.errors import Message, ValidationError
 from yizhan.core.geo import COVERAGE_RES, EARTH_RADIUS_M, cells_in_geometry
+from yizhan.stations import errors as E
 from yizhan.stations.choices import StationStatus
 from yizhan.stations.models import Station
 from yizhan.stations.nearby import DETOUR_FACTOR, SPEEDS_KMH
@@ -45,23 +45,15 @@ def reach_m(minutes: float, mode: str) -> float:
 
 def _validate(jurisdiction, minutes, mode) -> float:
     if mode not in SPEEDS_KMH:
-        raise ValidationError(
-            Message("出行方式须为 walk 或 ebike", "mode must be walk or ebike"), code="invalid_mode", field="mode"
-        )
+        raise E.InvalidMode()
     try:
         m = float(minutes)
     except (TypeError, ValueError):
         m = math.nan
     if not (math.isfinite(m) and 1 <= m <= MAX_MINUTES):
-        raise ValidationError(
-            Message(f"分钟数须在 1 到 {MAX_MINUTES} 之间", f"minutes must be between 1 and {MAX_MINUTES}"),
-            code="invalid_minutes", field="minutes",
-        )
+        raise E.InvalidMinutes(most=MAX_MINUTES)
     if not jurisdiction.boundary:
-        raise ValidationError(
-            Message("该辖区没有边界，无法计算覆盖率", "This jurisdiction has no boundary to measure coverage in"),
-            code="no_boundary", field="jurisdiction",
-        )
+        raise E.NoBoundary()
     return m
 
 

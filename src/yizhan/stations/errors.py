@@ -112,6 +112,42 @@ class InvalidHolidays(DefaultField, ValidationError):
     no_date = Message("节假日须有日期", "Each holiday needs a date")
 
 
+# ---- nearby search and coverage queries --------------------------------------
+
+
+class InvalidLimit(DefaultField, ValidationError):
+    code = "invalid_limit"
+    default_field = "limit"
+    message = Message("limit 须为正整数", "limit must be a positive whole number")
+    not_whole = Message("limit 必须是整数", "limit must be a whole number")
+    below_one = Message("limit 至少为 1", "limit must be at least 1")
+
+
+class LimitTooLarge(DefaultField, ValidationError):
+    code = "limit_too_large"
+    default_field = "limit"
+    message = Message("limit 不能超过 {most}", "limit cannot exceed {most}")
+
+
+class InvalidMode(DefaultField, ValidationError):
+    code = "invalid_mode"
+    default_field = "mode"
+    message = Message("出行方式须为 walk 或 ebike", "mode must be walk or ebike")
+    spelled_out = Message("出行方式只能是步行(walk)或电动车(ebike)", "mode must be walk or ebike")
+
+
+class InvalidMinutes(DefaultField, ValidationError):
+    code = "invalid_minutes"
+    default_field = "minutes"
+    message = Message("分钟数须在 1 到 {most} 之间", "minutes must be between 1 and {most}")
+
+
+class NoBoundary(DefaultField, ValidationError):
+    code = "no_boundary"
+    default_field = "jurisdiction"
+    message = Message("该辖区没有边界，无法计算覆盖率", "This jurisdiction has no boundary to measure coverage in")
+
+
 # One jurisdiction lookup (jurisdictions.selectors.jurisdiction_get), one error class.
 UnknownJurisdiction = JurisdictionNotFound
 

@@ -51,8 +51,9 @@ from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from yizhan.core.errors import Message, ValidationError
+from yizhan.core.errors import ValidationError
 from yizhan.core.geo import EARTH_RADIUS_M, validate_lat_lng
+from yizhan.stations import errors as E
 from yizhan.stations import hours as H
 from yizhan.stations.choices import Amenity, StationStatus
 from yizhan.stations.models import Station, StationHoliday
@@ -83,34 +84,22 @@ def _clean_query(lat, lng, limit, amenities, mode) -> tuple[float, float, int, i
         if isinstance(limit, float) and limit != limit_i:
             raise ValueError
     except (TypeError, ValueError):
-        raise ValidationError(
-            Message("limit 必须是整数", "limit must be a whole number"), code="invalid_limit", field="limit"
-        ) from None
+        raise E.InvalidLimit(E.InvalidLimit.not_whole) from None
     if limit_i > MAX_LIMIT:
-        raise ValidationError(
-            Message(f"limit 不能超过 {MAX_LIMIT}", f"limit cannot exceed {MAX_LIMIT}"),
-            code="limit_too_large", field="limit",
-        )
+        raise E.LimitTooLarge(most=MAX_LIMIT)
     if limit_i < 1:
-        raise ValidationError(
-            Message("limit 至少为 1", "limit must be at least 1"), code="invalid_limit", field="limit"
-        )
+        raise E.InvalidLimit(E.InvalidLimit.below_one)
     if isinstance(amenities, str):
         amenities = (amenities,)
     mask = 0
     wanted = []
     for a in amenities or ():
         if a not in AMENITY_BITS:
-            raise ValidationError(
-                Message(f"未知的设施：{a}", f"Unknown amenity: {a}"), code="unknown_amenity", field="amenity"
-            )
+            raise E.UnknownAmenity(field="amenity", value=a)
         mask |= AMENITY_BITS[a]
         wanted.append(a)
     if mode not in SPEEDS_KMH:
-        raise ValidationError(
-            Message("出行方式只能是步行(walk)或电动车(ebike)", "mode must be walk or ebike"),
-            code="invalid_mode", field="mode",
-        )
+        raise E.InvalidMode(E.InvalidMode.spelled_out)
     return lat, lng, limit_i, mask, tuple(wanted), mode
 
 
