@@ -190,22 +190,22 @@ def staff_role_grant(request, user_id: int, payload: RoleGrantIn):
     node = _node(payload.jurisdiction)
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
-        from yizhan.core.errors import NotFound
+        from yizhan.accounts.errors import PersonNotFound
 
-        raise NotFound(("找不到该人员", "Person not found"), code="person_not_found")
+        raise PersonNotFound()
     services.role_grant(actor=request.auth, user=user, role=payload.role, jurisdiction=node)
     return Status(201, staff_dict(user))
 
 
 @router.delete("/staff/{user_id}/roles", response={204: None}, summary="Revoke a role")
 def staff_role_revoke(request, user_id: int, role: str, jurisdiction: str):
+    from yizhan.accounts.errors import PersonNotFound
     from yizhan.accounts.models import User
-    from yizhan.core.errors import NotFound
 
     node = _node(jurisdiction)
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise NotFound(("找不到该人员", "Person not found"), code="person_not_found")
+        raise PersonNotFound()
     services.role_revoke(actor=request.auth, user=user, role=role, jurisdiction=node)
     return Status(204, None)
 

@@ -121,3 +121,13 @@ class InvalidSkills(ValidationError):
 class UnknownCommunity(ValidationError):
     code = "unknown_community"
     message = Message("找不到该社区", "Community not found")
+
+
+class PersonNotFound(NotFound):
+    code = "person_not_found"
+    message = Message("找不到该人员", "Person not found")
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+    message = Message("找不到该令牌", "Token not found")

@@ -6,9 +6,10 @@ import hashlib
 
 from django.utils import timezone
 
+from yizhan.accounts.errors import PersonNotFound, TokenNotFound
 from yizhan.accounts.models import ApiToken, RoleGrant, User, WorkerProfile
 from yizhan.core.audit import AuditAction, audit_record
-from yizhan.core.errors import NotFound, OutOfJurisdiction
+from yizhan.core.errors import OutOfJurisdiction
 from yizhan.core.permissions import require, restrict
 from yizhan.jurisdictions.models import Jurisdiction
 
@@ -45,7 +46,7 @@ def api_token_get(*, actor, token_id: int) -> ApiToken:
         qs = qs.filter(user=actor)
     token = qs.filter(pk=token_id).first()
     if token is None:
-        raise NotFound(("找不到该令牌", "Token not found"), code="token_not_found")
+        raise TokenNotFound()
     return token
 
 
@@ -75,7 +76,7 @@ def staff_get(*, actor, user_id: int) -> User:
     require(actor, "people.view")
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise NotFound(("找不到该人员", "Person not found"), code="person_not_found")
+        raise PersonNotFound()
     grant = restrict(RoleGrant.objects.filter(user=user), actor, "people.view").select_related("jurisdiction").first()
     if grant is None:
         raise OutOfJurisdiction()

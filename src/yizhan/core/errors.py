@@ -160,3 +160,24 @@ class WeakSecret(DefaultField, ValidationError):
     code = "weak_secret"
     default_field = "secret"
     message = Message("密钥至少 16 个字符", "The secret needs at least 16 characters")
+
+
+# ---- shared checks: coordinates, phone numbers, dates ------------------------------------
+
+
+class InvalidCoordinates(ValidationError):
+    code = "invalid_coordinates"
+    message = Message("请提供有效的经纬度", "Please give a valid latitude and longitude")
+    lat_range = Message("纬度必须在 -90 到 90 之间", "Latitude must be between -90 and 90")
+    lng_range = Message("经度必须在 -180 到 180 之间", "Longitude must be between -180 and 180")
+
+
+class InvalidPhone(DefaultField, ValidationError):
+    code = "invalid_phone"
+    default_field = "phone"
+    message = Message("请输入有效的 11 位手机号码", "Please enter a valid 11-digit mobile number")
+
+
+class InvalidDate(ValidationError):
+    code = "invalid_date"
+    message = Message("日期格式无效", "Invalid date")

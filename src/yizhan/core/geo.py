@@ -13,7 +13,7 @@ import h3
 from shapely.geometry import Point, shape
 from shapely.prepared import prep
 
-from yizhan.core.errors import Message, ValidationError
+from yizhan.core.errors import InvalidCoordinates
 
 EARTH_RADIUS_M = 6_371_008.8
 # H3 resolution used to index points (res 8: ~0.74 km² hexagons, edge ~531 m).
@@ -26,23 +26,11 @@ def validate_lat_lng(lat, lng, *, field_prefix: str = "") -> tuple[float, float]
     try:
         lat_f, lng_f = float(lat), float(lng)
     except (TypeError, ValueError):
-        raise ValidationError(
-            Message("请提供有效的经纬度", "Please give a valid latitude and longitude"),
-            code="invalid_coordinates",
-            field=f"{field_prefix}lat",
-        ) from None
+        raise InvalidCoordinates(field=f"{field_prefix}lat") from None
     if not (math.isfinite(lat_f) and -90.0 <= lat_f <= 90.0):
-        raise ValidationError(
-            Message("纬度必须在 -90 到 90 之间", "Latitude must be between -90 and 90"),
-            code="invalid_coordinates",
-            field=f"{field_prefix}lat",
-        )
+        raise InvalidCoordinates(InvalidCoordinates.lat_range, field=f"{field_prefix}lat")
     if not (math.isfinite(lng_f) and -180.0 <= lng_f <= 180.0):
-        raise ValidationError(
-            Message("经度必须在 -180 到 180 之间", "Longitude must be between -180 and 180"),
-            code="invalid_coordinates",
-            field=f"{field_prefix}lng",
-        )
+        raise InvalidCoordinates(InvalidCoordinates.lng_range, field=f"{field_prefix}lng")
     return lat_f, lng_f
 
 

@@ -11,14 +11,14 @@ import re
 
 import phonenumbers
 
-from yizhan.core.errors import Message, ValidationError
+from yizhan.core.errors import InvalidPhone, Message, ValidationError
 
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
-INVALID_PHONE = Message("请输入有效的 11 位手机号码", "Please enter a valid 11-digit mobile number")
+INVALID_PHONE = InvalidPhone.message
 INVALID_ID = Message("身份证号码无效", "Invalid ID card number")
 
 
@@ -32,16 +32,16 @@ def normalize_phone(raw) -> str:
     elif text.startswith("0086"):
         text = text[4:]
     if not _MOBILE_RE.match(text):
-        raise ValidationError(INVALID_PHONE, code="invalid_phone", field="phone")
+        raise InvalidPhone()
     try:
         parsed = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
-        raise ValidationError(INVALID_PHONE, code="invalid_phone", field="phone") from None
+        raise InvalidPhone() from None
     if not phonenumbers.is_valid_number(parsed) or phonenumbers.number_type(parsed) not in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
-        raise ValidationError(INVALID_PHONE, code="invalid_phone", field="phone")
+        raise InvalidPhone()
     return text
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from yizhan.core import outbox
-from yizhan.core.errors import ValidationError
+from yizhan.core.errors import InvalidDate
 from yizhan.core.models import (
     AuditLog,
     ChannelBinding,
@@ -63,7 +63,7 @@ def _parse_dt(value: str, field: str) -> datetime:
         if d is not None:
             dt = datetime(d.year, d.month, d.day)
     if dt is None:
-        raise ValidationError(("日期格式无效", "Invalid date"), code="invalid_date", field=field)
+        raise InvalidDate(field=field)
     if timezone.is_naive(dt):
         dt = timezone.make_aware(dt)  # Asia/Shanghai, the display zone
     return dt

@@ -38,3 +38,8 @@ class JurisdictionNotFound(DefaultField, ValidationError):
     code = "unknown_jurisdiction"
     default_field = "jurisdiction"
     message = Message("找不到该辖区", "Jurisdiction not found")
+
+
+class NameRequired(ValidationError):
+    code = "required"
+    message = Message("请填写名称", "Please give a name")

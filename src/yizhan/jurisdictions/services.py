@@ -95,9 +95,7 @@ def jurisdiction_create(
     _check_may_manage(actor, parent)
     _validate_node(code=code, level=level, parent=parent, field_prefix=field_prefix)
     if not (name or "").strip():
-        raise ValidationError(
-            ("请填写名称", "Please give a name"), code="required", field=f"{field_prefix}name"
-        )
+        raise E.NameRequired(field=f"{field_prefix}name")
     if Jurisdiction.objects.filter(code=code).exists():
         raise _err(E.DUPLICATE_CODE, field=f"{field_prefix}code", node=code)
     node = Jurisdiction(
