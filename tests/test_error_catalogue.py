@@ -4,9 +4,7 @@ one code means one thing.
 
 Two checks:
 * an AST scan of non-test code: a ``raise`` that spells its code inline
-  (``raise ValidationError(..., code="x")``) is refused. The files below still hold such
-  raises (being moved to their app's catalogue); each may only shrink — a new inline code,
-  or one more in a listed file, fails;
+  (``raise ValidationError(..., code="x")``) is refused — none is left;
 * every ``AppError`` subclass: within one app a code belongs to one class (aliases are one
   class), and classes live in ``errors.py``. The exceptions below are the known ones left.
 """
@@ -24,28 +22,15 @@ from yizhan.core.errors import AppError
 
 ROOT = Path(yizhan.__file__).resolve().parent
 
-# file (under src/yizhan) -> inline-code raises still there. Lower a number when you move
-# raises to the app's errors.py; delete the line at 0. Never raise one.
-INLINE_CODE_LEFT = {
-    "reports/api.py": 4,
-    "reports/figures.py": 3,
-    "reports/services/open311.py": 4,
-}
-
 # (app, code) -> the classes that share it today, with why. Nothing may be added.
 SHARED_CODE_KNOWN = {
     # one code, two statuses by where the category is named (body: 400, path: 404)
     ("reports", "unknown_category"): {"yizhan.reports.errors.CategoryNotFound",
                                       "yizhan.reports.errors.UnknownCategory"},
-    # the staff merge form's own class, to move into reports/errors.py
-    ("reports", "invalid_merge"): {"yizhan.reports.errors.InvalidMerge",
-                                   "yizhan.reports.views.staff.MergeTargetMissing"},
 }
 
 # AppError subclasses defined outside an errors.py, still to move (module prefixes).
-OUTSIDE_CATALOGUE_KNOWN = (
-    "yizhan.reports.views.staff",
-)
+OUTSIDE_CATALOGUE_KNOWN: tuple[str, ...] = ()
 
 
 def _inline_code_raises() -> dict[str, list[int]]:
@@ -62,17 +47,11 @@ def _inline_code_raises() -> dict[str, list[int]]:
 
 
 def test_no_new_inline_error_codes():
-    found = _inline_code_raises()
-    too_many = {
-        rel: (len(lines), INLINE_CODE_LEFT.get(rel, 0), lines)
-        for rel, lines in found.items() if len(lines) > INLINE_CODE_LEFT.get(rel, 0)
-    }
-    assert not too_many, (
-        "raise with an inline code= (file: found, allowed, lines) — add an AppError subclass to the "
-        f"app's errors.py instead: {too_many}"
+    found = dict(_inline_code_raises())
+    assert not found, (
+        "raise with an inline code= (file: lines) — add an AppError subclass to the "
+        f"app's errors.py instead: {found}"
     )
-    stale = {rel: n for rel, n in INLINE_CODE_LEFT.items() if len(found.get(rel, ())) < n}
-    assert not stale, f"fewer inline codes than listed: lower INLINE_CODE_LEFT for {stale}"
 
 
 def _app_errors() -> list[type[AppError]]:

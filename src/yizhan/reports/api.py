@@ -24,6 +24,7 @@ from yizhan.core.errors import Message, NotAuthenticated, ValidationError
 from yizhan.core.pii import mask_phone
 from yizhan.core.schemas import LimitQuery, OffsetQuery, UtcDateTime
 from yizhan.core.tz import SHANGHAI
+from yizhan.reports import errors as E
 from yizhan.reports import schemas as S
 from yizhan.reports import selectors, services
 from yizhan.reports.choices import CaseAction, CaseState, PhotoStage
@@ -162,9 +163,9 @@ def _json_body(request: HttpRequest) -> dict:
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
-        raise ValidationError(Message("请求体不是有效的 JSON", "The body is not valid JSON"), code="invalid") from None
+        raise E.InvalidBody() from None
     if not isinstance(body, dict):
-        raise ValidationError(Message("请求体须为 JSON 对象", "The body must be a JSON object"), code="invalid")
+        raise E.InvalidBody(E.InvalidBody.not_object)
     return body
 
 
@@ -188,8 +189,7 @@ def _form_body(request: HttpRequest, *, json_fields: tuple[str, ...] = ()) -> di
             try:
                 data[prefix] = json.loads(raw) if raw.strip() else {}
             except ValueError:
-                raise ValidationError(Message(f"{prefix} 须为 JSON 对象", f"{prefix} must be a JSON object"),
-                                      code="invalid", field=prefix) from None
+                raise E.InvalidBody(E.InvalidBody.field_not_object, field=prefix, name=prefix) from None
         if prefix in nested:
             data[prefix] = {**(data.get(prefix) or {}), **nested[prefix]}
     return data
@@ -689,12 +689,11 @@ def open311_client_create(request: HttpRequest, payload: S.Open311ClientIn):
 @router.post("/open311-clients/{client_id}/revoke", response=S.Open311ClientOut,
              summary="Revoke an Open311 client key: its requests get 403 (district/city admin)")
 def open311_client_revoke(request: HttpRequest, client_id: int):
-    from yizhan.core.errors import NotFound
 
     actor = request.auth
     permissions.require(actor, "reports.configure")
     client = Open311Client.objects.filter(pk=client_id).first()
     if client is None:
-        raise NotFound(Message("未找到该客户端", "Open311 client not found"), code="open311_client_not_found")
+        raise E.Open311ClientNotFound()
     return _client_out(services.open311_client_revoke(actor=actor, client=client))
 

@@ -15,7 +15,9 @@ from yizhan.core.errors import (
     DefaultField,
     InvalidTransition,
     Message,
+    NotAuthenticated,
     NotFound,
+    PermissionDenied,
     ValidationError,
 )
 
@@ -169,6 +171,12 @@ class InvalidMerge(DefaultField, ValidationError):
     message = Message("只能合并到同一辖区内另一个未办结的案件", "Merge only into another open case in the same area")
 
 
+class MergeTargetMissing(InvalidMerge):
+    """The staff merge form's target case is unknown or outside the actor's area (same code)."""
+
+    message = Message("找不到该案件（或不在您的辖区）", "No such case in your area")
+
+
 class BulkEmpty(DefaultField, ValidationError):
     code = "bulk_empty"
     default_field = "cases"
@@ -223,8 +231,11 @@ class InvalidCalendar(InvalidSetting):
 
 
 class CalendarInvalidDate(InvalidCalendar):
+    """A malformed date (the calendar's; the figures' filters with ``iso``)."""
+
     code = "invalid_date"
     message = Message("日期格式应为 2026-10-01", "Dates look like 2026-10-01")
+    iso = Message("日期格式应为 YYYY-MM-DD", "Dates look like YYYY-MM-DD")
 
 
 class CalendarEmpty(DefaultField, InvalidCalendar):
@@ -355,3 +366,45 @@ class UserNotFound(DefaultField, NotFound):
     code = "user_not_found"
     default_field = "who"
     message = Message("没有此用户名或手机号的用户", "No user has this username or phone")
+
+
+# ---- API bodies, figures and Open311 clients ------------------------------------------------
+
+
+class InvalidBody(ValidationError):
+    """A request body (or a JSON form field, ``field_not_object`` with ``name``) that is not a JSON object."""
+
+    code = "invalid"
+    message = Message("请求体不是有效的 JSON", "The body is not valid JSON")
+    not_object = Message("请求体须为 JSON 对象", "The body must be a JSON object")
+    field_not_object = Message("{name} 须为 JSON 对象", "{name} must be a JSON object")
+
+
+class InvalidRange(DefaultField, ValidationError):
+    code = "invalid_range"
+    default_field = "until"
+    message = Message("结束日期应晚于开始日期", "The end date must be after the start date")
+
+
+class InvalidClientName(DefaultField, ValidationError):
+    code = "invalid_name"
+    default_field = "name"
+    message = Message("请填写 1–80 字的客户端名称", "Give the client a name of 1–80 characters")
+
+
+class InvalidApiKey(DefaultField, NotAuthenticated):
+    code = "invalid_api_key"
+    default_field = "api_key"
+    message = Message("无效的 api_key", "Invalid api_key")
+    missing = Message("缺少或无效的 api_key", "Missing or invalid api_key")
+
+
+class ApiKeyRevoked(DefaultField, PermissionDenied):
+    code = "api_key_revoked"
+    default_field = "api_key"
+    message = Message("该 api_key 已被吊销", "This api_key has been revoked")
+
+
+class Open311ClientNotFound(NotFound):
+    code = "open311_client_not_found"
+    message = Message("未找到该客户端", "Open311 client not found")

@@ -39,11 +39,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from yizhan.core.audit import AuditAction, audit_record
-from yizhan.core.errors import ValidationError
 from yizhan.core.permissions import require, restrict
 from yizhan.core.tz import SHANGHAI
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.jurisdictions.selectors import jurisdiction_get
+from yizhan.reports import errors as E
 from yizhan.reports.choices import CaseState
 from yizhan.reports.models import Case, Category, Department
 
@@ -214,17 +214,14 @@ def _as_instant(value, *, field: str, end: bool) -> datetime | None:
         except ValueError:
             parsed = None
         if parsed is None:
-            raise ValidationError(
-                ("日期格式应为 YYYY-MM-DD", "Dates look like YYYY-MM-DD"), code="invalid_date", field=field
-            )
+            raise E.CalendarInvalidDate(E.CalendarInvalidDate.iso, field=field)
         value = parsed
     if isinstance(value, datetime):
         return value if timezone.is_aware(value) else value.replace(tzinfo=SHANGHAI)
     if isinstance(value, date):
         day = value + timedelta(days=1) if end else value
         return datetime.combine(day, time.min, tzinfo=SHANGHAI)
-    raise ValidationError(("日期格式应为 YYYY-MM-DD", "Dates look like YYYY-MM-DD"), code="invalid_date",
-                          field=field)
+    raise E.CalendarInvalidDate(E.CalendarInvalidDate.iso, field=field)
 
 
 def _cases(*, actor, since, until, jurisdiction):
@@ -239,8 +236,7 @@ def _cases(*, actor, since, until, jurisdiction):
     start = _as_instant(since, field="since", end=False)
     stop = _as_instant(until, field="until", end=True)
     if start and stop and stop <= start:
-        raise ValidationError(("结束日期应晚于开始日期", "The end date must be after the start date"),
-                              code="invalid_range", field="until")
+        raise E.InvalidRange()
     if start:
         qs = qs.filter(submitted_at__gte=start)
     if stop:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from yizhan.core import permissions
 from yizhan.core.audit import AuditAction, audit_record
-from yizhan.core.errors import Message, NotAuthenticated, PermissionDenied, ValidationError
+from yizhan.reports import errors as E
 from yizhan.reports.models import Open311Client
 
 __all__ = [
@@ -50,10 +50,7 @@ def open311_client_create(*, actor, name: str) -> tuple[Open311Client, str]:
     _require_configure(actor)
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise ValidationError(
-            Message("请填写 1–80 字的客户端名称", "Give the client a name of 1–80 characters"),
-            code="invalid_name", field="name",
-        )
+        raise E.InvalidClientName()
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         client = Open311Client.objects.create(
@@ -83,18 +80,12 @@ def open311_client_authenticate(*, raw_key: str) -> Open311Client:
     PermissionDenied (the Open311 views answer both with 403)."""
     raw_key = (raw_key or "").strip()
     if not raw_key or len(raw_key) > 200:
-        raise NotAuthenticated(
-            Message("缺少或无效的 api_key", "Missing or invalid api_key"), code="invalid_api_key", field="api_key"
-        )
+        raise E.InvalidApiKey(E.InvalidApiKey.missing)
     client = Open311Client.objects.filter(key_hash=open311_key_hash(raw_key)).first()
     if client is None:
-        raise NotAuthenticated(
-            Message("无效的 api_key", "Invalid api_key"), code="invalid_api_key", field="api_key"
-        )
+        raise E.InvalidApiKey()
     if client.revoked_at is not None:
-        raise PermissionDenied(
-            Message("该 api_key 已被吊销", "This api_key has been revoked"), code="api_key_revoked", field="api_key"
-        )
+        raise E.ApiKeyRevoked()
     now = timezone.now()
     if client.last_used_at is None or (now - client.last_used_at).total_seconds() > 60:
         Open311Client.objects.filter(pk=client.pk).update(last_used_at=now)

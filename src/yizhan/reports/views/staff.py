@@ -32,7 +32,6 @@ from yizhan.core import maps, pages, permissions
 from yizhan.core.errors import (
     AppError,
     InvalidTransition,
-    Message,
     NotFound,
     PermissionDenied,
 )
@@ -46,6 +45,7 @@ from yizhan.reports import calendar as cal
 from yizhan.reports import selectors, services
 from yizhan.reports import staff_forms as f
 from yizhan.reports.choices import CaseAction, CaseState, ExtensionState
+from yizhan.reports.errors import MergeTargetMissing
 from yizhan.reports.forms import details_labelled, localized_name
 from yizhan.reports.models import OPEN_STATES, Case, CasePhoto, Department, DepartmentMember
 from yizhan.reports.selectors.setup import category_effective
@@ -357,14 +357,6 @@ def _act(request, number, action, *, page: str):
                 return _render_case(request, case, page=page)
             return redirect(url_name, number=number)
     return _render_case(request, case, page=page, bound=(action, form), status=400)
-
-
-class MergeTargetMissing(AppError):
-    code = "invalid_merge"
-    message = Message("找不到该案件（或不在您的辖区）", "No such case in your area")
-
-    def __init__(self):
-        super().__init__(field="into")
 
 
 def _photo_response(request, photo_id):
