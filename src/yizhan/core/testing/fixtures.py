@@ -61,8 +61,8 @@ def _fast_passwords_and_private_media(settings, tmp_path_factory):
 def _static_from_source(settings, tmp_path_factory):
     """Static URLs are the plain source names in tests, whatever a `make run` left in
     var/staticfiles (its manifest would hash them); the page-weight test collects its own."""
-    empty = tmp_path_factory.getbasetemp() / "no-staticfiles"
-    empty.mkdir(exist_ok=True)
+    # a folder of its own per test: a test that collects by mistake cannot hash the next ones
+    empty = tmp_path_factory.mktemp("no-staticfiles")
     settings.STATIC_ROOT = str(empty)
     # and the browser never asks a real tile server (map tests set one and route it)
     settings.YIZHAN_TILE_URL = ""

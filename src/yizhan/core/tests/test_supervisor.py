@@ -181,7 +181,7 @@ def test_up_prints_the_demo_logins_after_the_children_started(monkeypatch):
     monkeypatch.setattr(up_command, "get_commands", lambda: {"demo": "yizhan.demo"})
     monkeypatch.setattr(up_command, "Supervisor", FakeSupervisor)
     monkeypatch.setattr(up_command.Command, "_wait_ready", lambda self, sup, host, port: True)
-    with mock.patch("yizhan.core.staticfiles.collect"):
+    with mock.patch.object(up_command, "collect"):  # where up.py looks it up
         call_command("up", "--port", "1", stdout=out)
     text = out.getvalue()
     order = [text.index(s) for s in ("loading the demo district", "Uvicorn running", "Demo logins",
