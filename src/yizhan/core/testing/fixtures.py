@@ -66,3 +66,16 @@ def _static_from_source(settings, tmp_path_factory):
     settings.STATIC_ROOT = str(empty)
     # and the browser never asks a real tile server (map tests set one and route it)
     settings.YIZHAN_TILE_URL = ""
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language: a request through the test client
+    with ``Accept-Language: en`` leaves English active in the thread (LocaleMiddleware does
+    not deactivate it), which made later tests in the same worker read 'Anonymous' for 匿名."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
