@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "yizhan.stations",
     "yizhan.reports",
     "yizhan.needs",
+    "yizhan.safety",
     "yizhan.demo",
 ]
 

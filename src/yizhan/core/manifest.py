@@ -81,6 +81,10 @@ class AppManifest:
     * ``privacy``: dotted module with ``EXPORTS`` (``callable(user) -> (key, rows)``) and
       ``erase(user)``, for the personal-data export and the account erasure.
     * ``jobs``: dotted modules holding ``@every`` scheduler jobs (imported by the loop).
+    * ``processes``: ``(name, dotted callable)`` long-running parts ``yizhan up``
+      supervises beside web, worker and scheduler (e.g. a sensor ingest); the callable
+      takes no argument and returns the ``yizhan`` sub-command and its arguments as a
+      list (``["ingest", "--mqtt"]``), or ``None`` to run nothing (read settings there).
     """
 
     api_router: str | None = None
@@ -94,6 +98,7 @@ class AppManifest:
     caches: list[str] = field(default_factory=list)
     privacy: str | None = None
     jobs: list[str] = field(default_factory=list)
+    processes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def resolve(dotted: str):
@@ -169,6 +174,18 @@ def privacy_modules() -> list[ModuleType]:
 
 def job_modules() -> list[str]:
     return [dotted for _, m in installed_manifests() for dotted in m.jobs]
+
+
+def process_commands() -> dict[str, list[str]]:
+    """``{name: yizhan sub-command argv}`` of every app's supervised processes that run
+    here (a callable answering ``None`` is left out)."""
+    commands: dict[str, list[str]] = {}
+    for _, m in installed_manifests():
+        for name, dotted in m.processes:
+            argv = resolve(dotted)()
+            if argv:
+                commands[name] = [str(arg) for arg in argv]
+    return commands
 
 
 def forget_manifest_caches() -> None:

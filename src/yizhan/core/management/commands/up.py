@@ -15,6 +15,7 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from yizhan.core.manifest import process_commands
 from yizhan.core.scheduler import HEARTBEAT_KEY
 from yizhan.core.staticfiles import collect
 from yizhan.core.supervisor import Supervisor
@@ -64,6 +65,8 @@ class Command(BaseCommand):
             "web": [*exe, "web", "--host", host, "--port", str(port)],
             "worker": [*exe, "worker"],
             "scheduler": [*exe, "scheduler"],
+            # what the apps add (sensor ingest, protocol listeners), from their manifests
+            **{name: [*exe, *argv] for name, argv in process_commands().items()},
         })
 
         def stop(signum, frame):

@@ -1,0 +1,5 @@
+"""Fire-safety API: devices."""
+
+from ninja import Router
+
+router = Router(tags=["safety"])

@@ -1,0 +1,5 @@
+"""Fire-safety API: inspections."""
+
+from ninja import Router
+
+router = Router(tags=["safety"])

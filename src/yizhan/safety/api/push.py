@@ -1,0 +1,5 @@
+"""Fire-safety API: push."""
+
+from ninja import Router
+
+router = Router(tags=["safety"])

@@ -1,0 +1,5 @@
+"""Fire-safety API: responders."""
+
+from ninja import Router
+
+router = Router(tags=["safety"])

@@ -1,0 +1,1 @@
+"""Scheduler jobs of the fire-safety app (offline sweep, dispatch escalation, pruning)."""

@@ -1,0 +1,7 @@
+"""Fire-safety pages: respond."""
+
+from django.http import HttpResponse
+
+
+def respond(request):
+    return HttpResponse("")
