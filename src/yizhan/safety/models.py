@@ -215,7 +215,8 @@ class Alarm(TimeStampedModel):
     class Meta:
         ordering = ["rank", "-started_at"]
         indexes = [models.Index(fields=["state", "rank", "started_at"]),
-                   models.Index(fields=["jurisdiction", "state"])]
+                   models.Index(fields=["jurisdiction", "state"]),
+                   models.Index(fields=["updated_at"], name="safety_alarm_changed")]  # the wall's change feed
         constraints = [
             models.UniqueConstraint(fields=["device", "kind"], condition=Q(open=True), name="safety_alarm_one_open"),
             models.CheckConstraint(condition=Q(kind__in=AlarmKind.values), name="safety_alarm_kind_valid"),
@@ -251,7 +252,9 @@ class Responder(TimeStampedModel):
     """A person who can be sent to an alarm: a fire-safety grid worker, a micro fire
     station member or centre staff; on duty or not, with the last known position."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="responder")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="responder",
+                                help_text="null once the person deleted their account (safety.privacy)")
     kind = models.CharField(max_length=16, choices=ResponderKind.choices)
     station = models.ForeignKey(Place, null=True, blank=True, on_delete=models.SET_NULL, related_name="members",
                                 help_text="micro fire station the member belongs to")
@@ -265,7 +268,8 @@ class Responder(TimeStampedModel):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["on_duty", "jurisdiction"])]
+        indexes = [models.Index(fields=["on_duty", "jurisdiction"]),
+                   models.Index(fields=["updated_at"], name="safety_responder_changed")]  # the wall's change feed
         constraints = [
             models.CheckConstraint(condition=Q(lat__isnull=True) | Q(lat__gte=-90, lat__lte=90),
                                    name="safety_responder_lat_range"),
@@ -330,6 +334,7 @@ class Assignment(TimeStampedModel):
 
     class Meta:
         ordering = ["wave", "travel_seconds", "id"]
+        indexes = [models.Index(fields=["updated_at"], name="safety_assignment_changed")]  # the wall's change feed
         constraints = [
             models.UniqueConstraint(fields=["dispatch", "responder"], name="safety_assignment_once"),
             models.CheckConstraint(condition=Q(state__in=AssignmentState.values), name="safety_assignment_state_valid"),
@@ -364,7 +369,8 @@ class Inspection(TimeStampedModel):
     place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="inspections")
     jurisdiction = models.ForeignKey("jurisdictions.Jurisdiction", on_delete=models.PROTECT,
                                      related_name="safety_inspections")
-    inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    inspector = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", help_text="null once the inspector deleted their account")
     inspected_at = models.DateTimeField()
     rooms = models.JSONField(default=list, blank=True, help_text='[{"room": "101", "extinguisher": true, '
                              '"escape_rope": true, "smoke_mask": false, "emergency_light": true}, ...]')
@@ -391,6 +397,8 @@ class Inspection(TimeStampedModel):
 class InspectionPhoto(models.Model):
     inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(upload_to="safety/inspections/%Y/%m/")
+    stage = models.CharField(max_length=12, default="inspection",
+                             choices=[("inspection", "检查"), ("rectified", "整改后")])
     caption = models.CharField(max_length=100, blank=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
