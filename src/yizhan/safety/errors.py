@@ -121,3 +121,165 @@ class TooFarFromPlace(DefaultField, ValidationError):
 class InspectionNotFound(NotFound):
     code = "inspection_not_found"
     message = Message("未找到该检查记录", "Inspection not found")
+
+
+# ---- places, devices, imports, inspections (owner: places helper) -------------------
+
+
+class InvalidPlaceKind(DefaultField, ValidationError):
+    code = "invalid_place_kind"
+    default_field = "kind"
+    message = Message("场所类型无效", "Invalid place kind")
+
+
+class InvalidDeviceKind(DefaultField, ValidationError):
+    code = "invalid_device_kind"
+    default_field = "kind"
+    message = Message("设备类型无效", "Invalid device kind")
+
+
+class InvalidCode(DefaultField, ValidationError):
+    code = "invalid_code"
+    default_field = "code"
+    message = Message("编号只能包含字母、数字、连字符和下划线（最多 {limit} 个字符）",
+                      "A code may hold letters, digits, '-' and '_' only (at most {limit} characters)")
+
+
+class TextTooLong(ValidationError):
+    code = "text_too_long"
+    message = Message("内容过长（最多 {limit} 个字符）", "Too long (at most {limit} characters)")
+
+
+class InvalidNumber(ValidationError):
+    code = "invalid_number"
+    message = Message("请输入 {low} 到 {high} 之间的整数", "Enter a whole number from {low} to {high}")
+
+
+class InvalidParentPlace(DefaultField, ValidationError):
+    code = "invalid_parent_place"
+    default_field = "parent"
+    message = Message("上级场所无效（不存在、是自身或不在同一辖区）",
+                      "Invalid parent place (missing, itself, or in another jurisdiction)")
+
+
+class InvalidEquipment(DefaultField, ValidationError):
+    code = "invalid_equipment"
+    default_field = "equipment"
+    message = Message("器材清单格式无效，如：灭火器×10、水带×2", "Invalid equipment list, e.g. 灭火器×10, 水带×2")
+
+
+class InvalidGbAddress(DefaultField, ValidationError):
+    code = "invalid_gb_address"
+    default_field = "gb_address"
+    message = Message("传输装置地址须为 12 位十六进制数（6 字节）", "A transmitter address is 12 hex digits (6 bytes)")
+
+
+class GbAddressTaken(DefaultField, Conflict):
+    code = "gb_address_taken"
+    default_field = "gb_address"
+    message = Message("该传输装置地址已登记", "A transmitter with this address is already registered")
+
+
+class InvalidTransmitter(DefaultField, ValidationError):
+    code = "invalid_transmitter"
+    default_field = "transmitter"
+    message = Message("火灾报警部件须挂在已登记的用户信息传输装置下",
+                      "A component point belongs under a registered transmitter")
+
+
+class InvalidComponentPoint(DefaultField, ValidationError):
+    code = "invalid_component_point"
+    default_field = "gb_comp_addr"
+    message = Message("部件点位须填写系统类型、系统地址、部件类型和部件地址（均为非负整数）",
+                      "A component point needs system type, system address, component type and address (whole numbers)")
+
+
+class ComponentPointTaken(DefaultField, Conflict):
+    code = "component_point_taken"
+    default_field = "gb_comp_addr"
+    message = Message("该传输装置下已有相同地址的部件", "This transmitter already has a component at that address")
+
+
+class PlaceInactive(DefaultField, ValidationError):
+    code = "place_inactive"
+    default_field = "place"
+    message = Message("该场所已停用", "This place is disabled")
+
+
+class BulkTooLarge(DefaultField, ValidationError):
+    code = "bulk_too_large"
+    default_field = "count"
+    message = Message("一次最多登记 {limit} 台设备", "At most {limit} devices at a time")
+
+
+class ImportBadFile(DefaultField, ValidationError):
+    code = "import_bad_file"
+    default_field = "file"
+    message = Message("无法读取文件，请上传 .xlsx 文件（可先下载模板）",
+                      "Cannot read the file; upload an .xlsx workbook (download the template first)")
+
+
+class ImportMissingColumns(DefaultField, ValidationError):
+    code = "import_missing_columns"
+    default_field = "file"
+    message = Message("工作表“{sheet}”缺少必填列：{columns}", "Sheet '{sheet}' lacks required columns: {columns}")
+
+
+class ImportEmpty(DefaultField, ValidationError):
+    code = "import_empty"
+    default_field = "file"
+    message = Message("文件中没有场所或设备数据行", "The file has no place or device rows")
+
+
+class ImportTooLarge(DefaultField, ValidationError):
+    code = "import_too_large"
+    default_field = "file"
+    message = Message("文件过大（最多 {limit} 行 / 5 MB）", "The file is too large (at most {limit} rows / 5 MB)")
+
+
+class ImportDuplicateCode(DefaultField, ValidationError):
+    code = "import_duplicate_code"
+    default_field = "code"
+    message = Message("编号与第 {row} 行重复", "Same code as row {row}")
+
+
+class ImportUnknownPlace(DefaultField, ValidationError):
+    code = "import_unknown_place"
+    default_field = "place"
+    message = Message("场所编号不存在（既不在系统中，也不在场所表中）",
+                      "No place with this code (neither registered nor in the places sheet)")
+
+
+class ImportBadCell(ValidationError):
+    code = "import_bad_cell"
+    message = Message("无法识别的值：{value}", "Cannot read the value: {value}")
+
+
+class InvalidInspectionTransition(InvalidTransition):
+    code = "invalid_inspection_transition"
+    message = Message("该检查记录当前状态不允许此操作", "This inspection cannot do that in its current state")
+
+
+class InvalidRooms(DefaultField, ValidationError):
+    code = "invalid_rooms"
+    default_field = "rooms"
+    message = Message("房间检查项格式无效（每间房：房号和四件套是否齐全）",
+                      "Invalid rooms (each: a room number and whether each of the four items is there)")
+
+
+class InvalidFollowUp(DefaultField, ValidationError):
+    code = "invalid_follow_up"
+    default_field = "follow_up_due"
+    message = Message("整改期限须在检查日期之后 1 到 90 天内", "The follow-up deadline must be 1 to 90 days after the inspection")
+
+
+class InspectionTooManyPhotos(DefaultField, ValidationError):
+    code = "inspection_too_many_photos"
+    default_field = "photos"
+    message = Message("最多上传 {limit} 张照片", "At most {limit} photos")
+
+
+class InvalidInspectionTime(DefaultField, ValidationError):
+    code = "invalid_inspection_time"
+    default_field = "inspected_at"
+    message = Message("检查时间不能晚于现在，也不能早于 30 天前", "The inspection time cannot be in the future or over 30 days ago")
