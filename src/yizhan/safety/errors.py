@@ -91,6 +91,28 @@ class InvalidAlarmTransition(InvalidTransition):
     message = Message("报警当前状态不允许此操作", "This alarm cannot do that in its current state")
 
 
+# wall and alarms API (owner: wall)
+
+
+class InvalidAlarmState(DefaultField, ValidationError):
+    code = "invalid_alarm_state"
+    default_field = "state"
+    message = Message("报警状态应为 active、acknowledged、cleared 或 open 之一",
+                      "Alarm state must be one of active, acknowledged, cleared, open")
+
+
+class InvalidAlarmKind(DefaultField, ValidationError):
+    code = "invalid_alarm_kind"
+    default_field = "kind"
+    message = Message("未知的报警类型", "Unknown alarm kind")
+
+
+class InvalidCellResolution(DefaultField, ValidationError):
+    code = "invalid_cell_resolution"
+    default_field = "res"
+    message = Message("网格级别应为 6 到 10 之间的整数", "Cell resolution must be a whole number from 6 to 10")
+
+
 # ---- dispatch and responders --------------------------------------------------------
 
 
