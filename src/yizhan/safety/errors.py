@@ -137,6 +137,71 @@ class TooFarFromPlace(DefaultField, ValidationError):
     message = Message("您的位置离报警地点太远，无法确认到场", "You are too far from the alarm's place to arrive")
 
 
+class DispatchNotFound(NotFound):
+    code = "dispatch_not_found"
+    message = Message("未找到该出警记录", "Dispatch not found")
+
+
+class OutcomeRequired(DefaultField, ValidationError):
+    code = "outcome_required"
+    default_field = "outcome"
+    message = Message("请选择处置结果（真实火情、误报、测试或发现隐患）",
+                      "Choose an outcome: real fire, false alarm, test or hazard")
+
+
+class InvalidOutcome(DefaultField, ValidationError):
+    code = "invalid_outcome"
+    default_field = "outcome"
+    message = Message("处置结果无效", "Unknown outcome")
+
+
+class PositionRequired(DefaultField, ValidationError):
+    code = "position_required"
+    default_field = "lat"
+    message = Message("请提供您当前的位置", "Your current position is needed")
+
+
+class InvalidAssignmentAction(DefaultField, ValidationError):
+    code = "invalid_assignment_action"
+    default_field = "action"
+    message = Message("未知的出警操作", "Unknown assignment action")
+
+
+class ResponderExists(DefaultField, Conflict):
+    code = "responder_exists"
+    default_field = "user"
+    message = Message("该用户已登记为处置人员", "This user is already a responder")
+
+
+class InvalidResponderKind(DefaultField, ValidationError):
+    code = "invalid_responder_kind"
+    default_field = "kind"
+    message = Message("处置人员类型无效", "Unknown responder kind")
+
+
+class ResponderUserNotFound(DefaultField, ValidationError):
+    code = "responder_user_not_found"
+    default_field = "user"
+    message = Message("未找到该用户", "User not found")
+
+
+class NotAStation(DefaultField, ValidationError):
+    code = "not_a_station"
+    default_field = "station"
+    message = Message("所选场所不是微型消防站", "That place is not a micro fire station")
+
+
+class InvalidMonth(DefaultField, ValidationError):
+    code = "invalid_month"
+    default_field = "month"
+    message = Message("月份格式应为 YYYY-MM", "Month must be YYYY-MM")
+
+
+class NoFireToForward(Conflict):
+    code = "no_fire_to_forward"
+    message = Message("只有确认的火情才转报 119", "Only a confirmed fire is forwarded to 119")
+
+
 # ---- inspections --------------------------------------------------------------------
 
 
