@@ -35,4 +35,7 @@ class SafetyConfig(AppConfig):
         caches=["yizhan.safety.ingest.device_cache.device_cache_forget"],
         privacy="yizhan.safety.privacy",
         jobs=["yizhan.safety.jobs"],
+        processes=[("mqtt-broker", "yizhan.safety.processes.broker_argv"),
+                   ("ingest", "yizhan.safety.processes.ingest_argv"),
+                   ("gb26875", "yizhan.safety.processes.gb26875_argv")],
     )
