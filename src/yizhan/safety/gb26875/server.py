@@ -1,0 +1,314 @@
+"""The GB/T 26875.3 listener: user information transmission devices connect over TCP.
+
+Per connection a ``FrameStream`` cuts the bytes into frames. Valid frames become
+``SensorMessage``s and go to the ingest pipeline; the confirm (command 3, same serial
+bytes, addresses swapped) is written only after the pipeline has taken them, so a device
+that sees no confirm retries and nothing is lost. A bad stretch of bytes is rejected
+(``IngestReject`` row + counter) and gets no confirm; the connection stays open for the
+frames after it.
+
+The database is touched only in one worker thread (``run_in_executor``), never on the
+event loop. Frames that arrive while that thread is busy, from every connection, are
+handed to ``handle_many`` together in the next batch, so many transmitters cost one
+transaction, not one each.
+
+Settings (environment, or Django settings of the same name):
+``YIZHAN_GB26875_HOST`` (127.0.0.1), ``YIZHAN_GB26875_PORT`` (9026),
+``YIZHAN_GB26875_CENTRE_ADDRESS`` (0; decimal or 0x hex: the centre's own 6-byte address,
+the source of its confirms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from yizhan.safety.choices import IngestChannel
+from yizhan.safety.gb26875.codec import ADDRESS_MAX, Command, Frame, confirm_for
+from yizhan.safety.gb26875.messages import frame_messages
+from yizhan.safety.gb26875.stream import BadFrame, FrameStream
+
+log = logging.getLogger("yizhan.safety.gb26875")
+
+CHANNEL = IngestChannel.GB26875.value
+READ_SIZE = 65536
+EXCERPT_BYTES = 64
+MAX_BATCH_MESSAGES = 2000
+FLUSH_SECONDS = 1.0
+
+
+def _setting(name: str, default: str) -> str:
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, default)
+    return str(value)
+
+
+def parse_address(text: str | int) -> int:
+    value = text if isinstance(text, int) else int(str(text).strip(), 0)
+    if not 0 <= value <= ADDRESS_MAX:
+        raise ValueError("a GB/T 26875.3 address is 0 .. 2**48-1")
+    return value
+
+
+def listener_settings() -> dict:
+    """``{"host", "port", "centre_address"}`` from the environment / settings."""
+    return {
+        "host": _setting("YIZHAN_GB26875_HOST", "127.0.0.1"),
+        "port": int(_setting("YIZHAN_GB26875_PORT", "9026")),
+        "centre_address": parse_address(_setting("YIZHAN_GB26875_CENTRE_ADDRESS", "0")),
+    }
+
+
+def _local_now() -> datetime:
+    return timezone.localtime()
+
+
+@dataclass
+class _Job:
+    messages: list
+    bad: list[BadFrame]
+    peer: str
+    done: asyncio.Future = field(repr=False)
+
+
+class Gb26875Listener:
+    """``await listener.start(host, port)``, then ``await listener.close()``.
+
+    ``pipeline``: an object with ``handle_many(messages)``, ``reject(**kw)`` and
+    (optionally) ``flush()``; ``None`` = ``default_pipeline()``, looked up in the worker
+    thread on first use. ``clock``: the confirms' time label (local wall clock).
+    ``partial_timeout``: seconds of silence after which an incomplete frame is given up.
+    ``idle_timeout``: seconds of silence after which a connection is closed (devices send
+    a heartbeat every 20-30 s). ``executor``: where the pipeline runs (default: one
+    thread of its own, which also drops stale database connections before each batch;
+    tests pass one that runs in the test's thread and transaction)."""
+
+    def __init__(self, *, pipeline=None, centre_address: int = 0, clock: Callable[[], datetime] = _local_now,
+                 partial_timeout: float = 5.0, idle_timeout: float = 300.0, executor: Executor | None = None):
+        self._pipeline = pipeline
+        self.centre_address = parse_address(centre_address)
+        self._clock = clock
+        self.partial_timeout = partial_timeout
+        self.idle_timeout = idle_timeout
+        self._own_executor = executor is None
+        self._executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="gb26875-db")
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._conns: set[asyncio.Task] = set()
+        self.server: asyncio.Server | None = None
+        self.stats = {"connections": 0, "frames": 0, "bad": 0, "confirmed": 0, "failed_batches": 0}
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 9026) -> asyncio.Server:
+        self._queue = asyncio.Queue()
+        self._tasks = [asyncio.create_task(self._batch_loop(), name="gb26875-batches"),
+                       asyncio.create_task(self._flush_loop(), name="gb26875-flush")]
+        self.server = await asyncio.start_server(self._connection, host, port, limit=READ_SIZE)
+        return self.server
+
+    @property
+    def port(self) -> int:
+        return self.server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for task in list(self._conns):
+            task.cancel()
+        if self._conns:
+            await asyncio.gather(*self._conns, return_exceptions=True)
+        if self._queue is not None:
+            await self._queue.join()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._flush_now)
+        finally:
+            if self._own_executor:
+                self._executor.shutdown(wait=True)
+        if self.server is not None:
+            await self.server.wait_closed()
+
+    # ---- pipeline side (worker thread) -------------------------------------------------
+
+    def _pipe(self):
+        if self._pipeline is None:
+            from yizhan.safety.ingest.pipeline import default_pipeline
+
+            self._pipeline = default_pipeline()
+        return self._pipeline
+
+    def _flush_now(self) -> None:
+        flush = getattr(self._pipe(), "flush", None)
+        if flush is not None:
+            try:
+                flush()
+            except Exception:  # the next flush retries; never stop the listener
+                log.exception("gb26875: pipeline flush failed")
+
+    def _reject(self, bad: BadFrame, peer: str) -> None:
+        self._pipe().reject(channel=CHANNEL, reason=bad.reason, detail=f"{bad.detail} ({bad.size} bytes)"[:200],
+                            excerpt=bad.raw[:EXCERPT_BYTES].hex(), peer=peer)
+
+    def _run_batch(self, jobs: list[_Job]) -> list[bool]:
+        """In the worker thread: rejects, then one ``handle_many`` for every job's
+        messages. If that fails, each job again on its own, so one frame the pipeline
+        cannot take does not cost the confirms of the others."""
+        if self._own_executor:
+            close_old_connections()
+        pipeline = self._pipe()
+        for job in jobs:
+            for bad in job.bad:
+                try:
+                    self._reject(bad, job.peer)
+                except Exception:
+                    log.exception("gb26875: recording a reject failed")
+        with_messages = [job for job in jobs if job.messages]
+        ok = {id(job): True for job in jobs}
+        if not with_messages:
+            return [True] * len(jobs)
+        try:
+            pipeline.handle_many([m for job in with_messages for m in job.messages])
+        except Exception:
+            if len(with_messages) == 1:
+                log.exception("gb26875: the pipeline refused a batch from %s", with_messages[0].peer)
+                ok[id(with_messages[0])] = False
+            else:
+                if self._own_executor:
+                    close_old_connections()
+                for job in with_messages:
+                    try:
+                        pipeline.handle_many(job.messages)
+                    except Exception:
+                        log.exception("gb26875: the pipeline refused frames from %s", job.peer)
+                        ok[id(job)] = False
+        return [ok[id(job)] for job in jobs]
+
+    # ---- event loop side ---------------------------------------------------------------
+
+    async def _batch_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        queue = self._queue
+        while True:
+            jobs = [await queue.get()]
+            count = len(jobs[0].messages)
+            while count < MAX_BATCH_MESSAGES and not queue.empty():
+                job = queue.get_nowait()
+                jobs.append(job)
+                count += len(job.messages)
+            try:
+                results = await loop.run_in_executor(self._executor, self._run_batch, jobs)
+            except Exception as e:  # the executor itself failed: nobody gets a confirm
+                log.exception("gb26875: batch failed")
+                results = [False] * len(jobs)
+                for job in jobs:
+                    if not job.done.done():
+                        job.done.set_exception(e)
+            for job, result in zip(jobs, results, strict=True):
+                if not job.done.done():
+                    job.done.set_result(result)
+                queue.task_done()
+            if not all(results):
+                self.stats["failed_batches"] += 1
+
+    async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            await loop.run_in_executor(self._executor, self._flush_now)
+
+    async def _submit(self, messages: list, bad: list[BadFrame], peer: str) -> bool:
+        done = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Job(messages, bad, peer, done))
+        try:
+            return await done
+        except Exception:
+            return False
+
+    async def _process(self, items: list, writer: asyncio.StreamWriter, peer: str) -> None:
+        if not items:
+            return
+        received_at = datetime.now(UTC)
+        frames: list[Frame] = []
+        bad: list[BadFrame] = []
+        messages: list = []
+        for item in items:
+            if isinstance(item, BadFrame):
+                bad.append(item)
+                log.info("gb26875: %s from %s: %s", item.reason, peer, item.detail)
+            else:
+                frames.append(item)
+                messages.extend(frame_messages(item, received_at=received_at))
+        self.stats["frames"] += len(frames)
+        self.stats["bad"] += len(bad)
+        accepted = await self._submit(messages, bad, peer)
+        if not accepted:
+            return  # no confirm: the device retries the same frames
+        to_confirm = [f for f in frames if f.command == Command.SEND]
+        if to_confirm and not writer.is_closing():
+            now = self._clock()
+            writer.write(b"".join(confirm_for(f, self.centre_address, now) for f in to_confirm))
+            self.stats["confirmed"] += len(to_confirm)
+            await writer.drain()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._conns.add(task)
+        self.stats["connections"] += 1
+        peername = writer.get_extra_info("peername")
+        peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername or "")
+        stream = FrameStream()
+        try:
+            while True:
+                wait = self.partial_timeout if stream.pending() else self.idle_timeout
+                try:
+                    async with asyncio.timeout(wait):
+                        data = await reader.read(READ_SIZE)
+                except TimeoutError:
+                    if stream.pending():
+                        await self._process(stream.expire(), writer, peer)
+                        continue
+                    log.info("gb26875: %s silent for %.0f s, closing", peer, wait)
+                    break
+                if not data:
+                    await self._process(stream.expire(), writer, peer)
+                    break
+                await self._process(stream.feed(data), writer, peer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._conns.discard(task)
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+
+
+async def serve(*, host: str, port: int, centre_address: int, stop: asyncio.Event | None = None,
+                ready: Callable[[Gb26875Listener], None] | None = None, pipeline=None) -> None:
+    """Run the listener until ``stop`` is set (the command sets it on SIGTERM/SIGINT)."""
+    listener = Gb26875Listener(pipeline=pipeline, centre_address=centre_address)
+    await listener.start(host, port)
+    if ready is not None:
+        ready(listener)
+    stop = stop or asyncio.Event()
+    try:
+        await stop.wait()
+    finally:
+        await listener.close()
