@@ -9,8 +9,8 @@ from yizhan.core import permissions
 from yizhan.core.errors import OutOfJurisdiction, PermissionDenied
 from yizhan.core.workflow import SYSTEM, Transition, Workflow, WorkflowErrors
 from yizhan.safety import errors as E
-from yizhan.safety.choices import AssignmentState, DispatchState
-from yizhan.safety.models import Assignment, AssignmentEvent, Dispatch
+from yizhan.safety.choices import AlarmState, AssignmentState, DispatchState
+from yizhan.safety.models import Alarm, AlarmEvent, Assignment, AssignmentEvent, Dispatch
 
 T = Transition
 
@@ -93,4 +93,48 @@ DISPATCH = Workflow(
     select_related=("jurisdiction",),
     errors=WorkflowErrors(invalid=E.InvalidAssignmentTransition, not_found=E.DispatchNotFound),
     finished_states=frozenset({_D.RESOLVED}),
+)
+
+# ---- ALARM (owner: rules) --------------------------------------------------------------
+# One open alarm per device and kind (ThingsBoard's rule): active (未确认) → acknowledged
+# (已确认) → cleared (已消除), or active → cleared. The ingest raises and re-triggers it
+# (services.alarms.alarm_trigger: a new row, or the open one's count and time; neither is a
+# state change); the duty officer acknowledges and clears; the system clears what cleared
+# itself (an offline device back, a fault gone, the battery replaced). Clearing closes the
+# row (``open`` False): the next trigger opens a new alarm.
+
+_AL = AlarmState
+ALARM_TRANSITIONS = {
+    (_AL.ACTIVE, "acknowledge"): T(_AL.ACKNOWLEDGED, frozenset({DUTY})),
+    (_AL.ACTIVE, "clear"): T(_AL.CLEARED, frozenset({DUTY, SYSTEM})),
+    (_AL.ACKNOWLEDGED, "clear"): T(_AL.CLEARED, frozenset({DUTY, SYSTEM})),
+}
+
+
+def alarm_kinds(actor, alarm: Alarm) -> set[str]:
+    return {DUTY} if permissions.can(actor, "safety.duty", alarm.jurisdiction) else set()
+
+
+def _alarm_denied(actor, alarm) -> Exception:
+    if permissions.has_perm_anywhere(actor, "safety.duty"):
+        return OutOfJurisdiction()
+    return PermissionDenied()
+
+
+def _alarm_event(step) -> AlarmEvent:
+    return AlarmEvent.objects.create(
+        alarm=step.obj, action=step.action, from_state=step.from_state, to_state=step.to_state,
+        actor=None if step.system else step.actor, note=step.note[:300], data=step.data, at=step.now,
+    )
+
+
+ALARM = Workflow(
+    name="safety.alarm", model=Alarm, transitions=ALARM_TRANSITIONS,
+    actor_kinds=alarm_kinds,
+    select_related=("jurisdiction",),
+    errors=WorkflowErrors(invalid=E.InvalidAlarmTransition, not_found=E.AlarmNotFound, denied=_alarm_denied),
+    finished_states=frozenset({_AL.CLEARED}),
+    event=_alarm_event,
+    apply=("yizhan.safety.services.alarms.alarm_apply",),
+    sync=True,
 )
