@@ -9,8 +9,15 @@ from yizhan.core import permissions
 from yizhan.core.errors import OutOfJurisdiction, PermissionDenied
 from yizhan.core.workflow import SYSTEM, Transition, Workflow, WorkflowErrors
 from yizhan.safety import errors as E
-from yizhan.safety.choices import AlarmState, AssignmentState, DispatchState
-from yizhan.safety.models import Alarm, AlarmEvent, Assignment, AssignmentEvent, Dispatch
+from yizhan.safety.choices import AlarmState, AssignmentState, DispatchState, InspectionState
+from yizhan.safety.models import (
+    Alarm,
+    AlarmEvent,
+    Assignment,
+    AssignmentEvent,
+    Dispatch,
+    Inspection,
+)
 
 T = Transition
 
@@ -136,5 +143,46 @@ ALARM = Workflow(
     finished_states=frozenset({_AL.CLEARED}),
     event=_alarm_event,
     apply=("yizhan.safety.services.alarms.alarm_apply",),
+    sync=True,
+)
+
+# ---- INSPECTION (owner: places) ---------------------------------------------------------
+# A 331 check (services.inspections.inspection_create) starts passed (合格, finished) or,
+# when anything failed, rectifying (整改中) with a follow-up deadline and a reports hazard
+# case. The inspector or a manager records the rectification (rectified, 已整改); the
+# scheduler marks a check whose deadline passed overdue (逾期未整改), which can still be
+# rectified. No timeline model: the audit row of each step is the record.
+
+_I = InspectionState
+INSPECTOR, INSPECTION_MANAGER = "inspector", "manager"
+INSPECTION_TRANSITIONS = {
+    (_I.RECTIFYING, "rectify"): T(_I.RECTIFIED, frozenset({INSPECTOR, INSPECTION_MANAGER})),
+    (_I.OVERDUE, "rectify"): T(_I.RECTIFIED, frozenset({INSPECTOR, INSPECTION_MANAGER})),
+    (_I.RECTIFYING, "expire"): T(_I.OVERDUE, frozenset({SYSTEM})),
+}
+
+
+def inspection_kinds(actor, inspection: Inspection) -> set[str]:
+    kinds = set()
+    if permissions.can(actor, "safety.inspect", inspection.jurisdiction):
+        kinds.add(INSPECTOR)
+    if permissions.can(actor, "safety.manage", inspection.jurisdiction):
+        kinds.add(INSPECTION_MANAGER)
+    return kinds
+
+
+def _inspection_denied(actor, inspection) -> Exception:
+    if permissions.has_perm_anywhere(actor, "safety.inspect") or permissions.has_perm_anywhere(actor, "safety.manage"):
+        return OutOfJurisdiction()
+    return PermissionDenied()
+
+
+INSPECTION = Workflow(
+    name="safety.inspection", model=Inspection, transitions=INSPECTION_TRANSITIONS,
+    actor_kinds=inspection_kinds,
+    select_related=("jurisdiction", "place"),
+    errors=WorkflowErrors(invalid=E.InvalidInspectionTransition, not_found=E.InspectionNotFound,
+                          denied=_inspection_denied),
+    finished_states=frozenset({_I.PASSED, _I.RECTIFIED}),
     sync=True,
 )
