@@ -1,7 +1,39 @@
 """Scheduler jobs of the fire-safety app (offline sweep, dispatch escalation, pruning)."""
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from yizhan.core.scheduler import every
+from yizhan.safety import dispatch_waker
 from yizhan.safety.ingest.pipeline import offline_sweep as ingest_offline_sweep
+from yizhan.safety.services.dispatch import (
+    dispatch_due_times,
+    dispatch_escalate_due,
+    forward_119_retry_due,
+)
+
+# ---- dispatch (owner: dispatch) -----------------------------------------------------------
+ESCALATION_TICK_SECONDS = 5
+ARM_AHEAD_SECONDS = ESCALATION_TICK_SECONDS + 2  # a little past the next tick: a slow tick loses nothing
+
+
+@every(ESCALATION_TICK_SECONDS)
+def dispatch_escalation() -> dict:
+    """Escalate overdue dispatches (15 s no ack / 60 s nobody en route), then arm the
+    in-process timer for every deadline before the next tick (sub-tick precision)."""
+    dispatch_waker.enable()
+    now = timezone.now()
+    escalated = dispatch_escalate_due(now)
+    armed = dispatch_waker.arm_many(dispatch_due_times(until=now + timedelta(seconds=ARM_AHEAD_SECONDS)))
+    return {"escalated": escalated, "armed": armed}
+
+
+@every(5)
+def dispatch_forward_119_retry() -> int:
+    """Fires whose 119 forward failed (or whose sending thread died): one more attempt each."""
+    return forward_119_retry_due()
+
 
 # ---- ingest liveness (owner: rules) -------------------------------------------------------
 OFFLINE_SWEEP_SECONDS = 5
