@@ -370,3 +370,8 @@ class InvalidInspectionTime(DefaultField, ValidationError):
     code = "invalid_inspection_time"
     default_field = "inspected_at"
     message = Message("检查时间不能晚于现在，也不能早于 30 天前", "The inspection time cannot be in the future or over 30 days ago")
+
+
+class InvalidFilter(ValidationError):
+    code = "invalid_filter"
+    message = Message("筛选条件无效", "Invalid filter")

@@ -1,0 +1,1 @@
+"""In/Out schemas of the fire-safety API, one module per concept."""
