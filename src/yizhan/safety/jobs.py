@@ -12,6 +12,7 @@ from yizhan.safety.services.dispatch import (
     dispatch_escalate_due,
     forward_119_retry_due,
 )
+from yizhan.safety.services.inspections import inspection_overdue_sweep
 
 # ---- dispatch (owner: dispatch) -----------------------------------------------------------
 ESCALATION_TICK_SECONDS = 5
@@ -45,3 +46,13 @@ def offline_sweep() -> int:
     alarm (through the indexed ``offline_due_at``, never a scan; the ingest processes'
     own timers usually get there first)."""
     return ingest_offline_sweep()
+
+
+# ---- 331 inspections (owner: places) ---------------------------------------------------------
+
+
+@every(15 * 60, name="safety_inspection_overdue")
+def inspection_overdue() -> int:
+    """Failed inspections still rectifying after their deadline become overdue (the
+    inspector is told once: the transition happens once)."""
+    return inspection_overdue_sweep()
