@@ -75,10 +75,28 @@ def _local_now() -> datetime:
 
 @dataclass
 class _Job:
-    messages: list
+    frames: list[list]          # the messages of each valid frame
     bad: list[BadFrame]
     peer: str
     done: asyncio.Future = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return sum(len(m) for m in self.frames)
+
+
+def _transient(outcome) -> bool:
+    """The pipeline could not take the message for a reason of its own (the database was
+    down): the frame must not be confirmed, so the device sends it again."""
+    return getattr(outcome, "reason", "") == "internal_error"
+
+
+def _source_of(bad: BadFrame) -> str:
+    """The sender's address of a bad frame whose header is whole (for the admins' list)."""
+    raw = bad.raw
+    if len(raw) >= 27 and raw[:2] == b"@@":
+        return f"{int.from_bytes(raw[12:18], 'little'):012X}"
+    return ""
 
 
 class Gb26875Listener:
@@ -106,7 +124,7 @@ class Gb26875Listener:
         self._tasks: list[asyncio.Task] = []
         self._conns: set[asyncio.Task] = set()
         self.server: asyncio.Server | None = None
-        self.stats = {"connections": 0, "frames": 0, "bad": 0, "confirmed": 0, "failed_batches": 0}
+        self.stats = {"connections": 0, "frames": 0, "bad": 0, "confirmed": 0, "unconfirmed_batches": 0}
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -160,13 +178,15 @@ class Gb26875Listener:
                 log.exception("gb26875: pipeline flush failed")
 
     def _reject(self, bad: BadFrame, peer: str) -> None:
-        self._pipe().reject(channel=CHANNEL, reason=bad.reason, detail=f"{bad.detail} ({bad.size} bytes)"[:200],
+        self._pipe().reject(channel=CHANNEL, reason=bad.reason, device_code=_source_of(bad),
+                            detail=f"{bad.detail} ({bad.size} bytes)"[:200],
                             excerpt=bad.raw[:EXCERPT_BYTES].hex(), peer=peer)
 
-    def _run_batch(self, jobs: list[_Job]) -> list[bool]:
-        """In the worker thread: rejects, then one ``handle_many`` for every job's
-        messages. If that fails, each job again on its own, so one frame the pipeline
-        cannot take does not cost the confirms of the others."""
+    def _run_batch(self, jobs: list[_Job]) -> list[list[bool]]:
+        """In the worker thread: the rejects, then one ``handle_many`` for every job's
+        messages. Answers, per job, per frame: may it be confirmed (the pipeline took
+        every message of it)? If ``handle_many`` itself fails, each job is tried again
+        on its own, so one frame the pipeline cannot take does not cost the others."""
         if self._own_executor:
             close_old_connections()
         pipeline = self._pipe()
@@ -176,26 +196,29 @@ class Gb26875Listener:
                     self._reject(bad, job.peer)
                 except Exception:
                     log.exception("gb26875: recording a reject failed")
-        with_messages = [job for job in jobs if job.messages]
-        ok = {id(job): True for job in jobs}
-        if not with_messages:
-            return [True] * len(jobs)
+        msgs = [m for job in jobs for frame in job.frames for m in frame]
+        if not msgs:
+            return [[] for _ in jobs]
         try:
-            pipeline.handle_many([m for job in with_messages for m in job.messages])
+            outcomes = pipeline.handle_many(msgs)
+            return self._split(jobs, outcomes)
         except Exception:
-            if len(with_messages) == 1:
-                log.exception("gb26875: the pipeline refused a batch from %s", with_messages[0].peer)
-                ok[id(with_messages[0])] = False
-            else:
+            log.exception("gb26875: the pipeline failed on a batch of %d messages", len(msgs))
+        results = []
+        for job in jobs:
+            try:
                 if self._own_executor:
                     close_old_connections()
-                for job in with_messages:
-                    try:
-                        pipeline.handle_many(job.messages)
-                    except Exception:
-                        log.exception("gb26875: the pipeline refused frames from %s", job.peer)
-                        ok[id(job)] = False
-        return [ok[id(job)] for job in jobs]
+                results += self._split([job], pipeline.handle_many([m for f in job.frames for m in f]))
+            except Exception:
+                log.exception("gb26875: the pipeline failed on frames from %s", job.peer)
+                results.append([False] * len(job.frames))
+        return results
+
+    @staticmethod
+    def _split(jobs: list[_Job], outcomes) -> list[list[bool]]:
+        it = iter(outcomes)
+        return [[not any(_transient(next(it)) for _ in frame) for frame in job.frames] for job in jobs]
 
     # ---- event loop side ---------------------------------------------------------------
 
@@ -204,25 +227,22 @@ class Gb26875Listener:
         queue = self._queue
         while True:
             jobs = [await queue.get()]
-            count = len(jobs[0].messages)
+            count = jobs[0].size
             while count < MAX_BATCH_MESSAGES and not queue.empty():
                 job = queue.get_nowait()
                 jobs.append(job)
-                count += len(job.messages)
+                count += job.size
             try:
                 results = await loop.run_in_executor(self._executor, self._run_batch, jobs)
-            except Exception as e:  # the executor itself failed: nobody gets a confirm
+            except Exception:  # the executor itself failed: nobody gets a confirm
                 log.exception("gb26875: batch failed")
-                results = [False] * len(jobs)
-                for job in jobs:
-                    if not job.done.done():
-                        job.done.set_exception(e)
+                results = [[False] * len(job.frames) for job in jobs]
             for job, result in zip(jobs, results, strict=True):
                 if not job.done.done():
                     job.done.set_result(result)
                 queue.task_done()
-            if not all(results):
-                self.stats["failed_batches"] += 1
+            if not all(all(r) for r in results):
+                self.stats["unconfirmed_batches"] += 1
 
     async def _flush_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -230,13 +250,10 @@ class Gb26875Listener:
             await asyncio.sleep(FLUSH_SECONDS)
             await loop.run_in_executor(self._executor, self._flush_now)
 
-    async def _submit(self, messages: list, bad: list[BadFrame], peer: str) -> bool:
+    async def _submit(self, frames: list[list], bad: list[BadFrame], peer: str) -> list[bool]:
         done = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(messages, bad, peer, done))
-        try:
-            return await done
-        except Exception:
-            return False
+        await self._queue.put(_Job(frames, bad, peer, done))
+        return await done
 
     async def _process(self, items: list, writer: asyncio.StreamWriter, peer: str) -> None:
         if not items:
@@ -244,20 +261,17 @@ class Gb26875Listener:
         received_at = datetime.now(UTC)
         frames: list[Frame] = []
         bad: list[BadFrame] = []
-        messages: list = []
         for item in items:
             if isinstance(item, BadFrame):
                 bad.append(item)
                 log.info("gb26875: %s from %s: %s", item.reason, peer, item.detail)
             else:
                 frames.append(item)
-                messages.extend(frame_messages(item, received_at=received_at))
         self.stats["frames"] += len(frames)
         self.stats["bad"] += len(bad)
-        accepted = await self._submit(messages, bad, peer)
-        if not accepted:
-            return  # no confirm: the device retries the same frames
-        to_confirm = [f for f in frames if f.command == Command.SEND]
+        taken = await self._submit([frame_messages(f, received_at=received_at) for f in frames], bad, peer)
+        # confirm the uplink data the pipeline took; never a confirm of a confirm, deny, ...
+        to_confirm = [f for f, ok in zip(frames, taken, strict=True) if ok and f.command == Command.SEND]
         if to_confirm and not writer.is_closing():
             now = self._clock()
             writer.write(b"".join(confirm_for(f, self.centre_address, now) for f in to_confirm))

@@ -152,7 +152,9 @@ class FrameStream:
             length = buf[pos + 24] | buf[pos + 25] << 8
             if length > MAX_APP_LEN:
                 end = self._resync_point(pos, n)
-                drop(_span_reason(pos, end), f"declared application length {length} over 1024", pos, end)
+                # "@@@": a stray "@" before a real start marker, not a header
+                drop("bad_marker" if end == pos + 1 else "bad_length",
+                     f"declared application length {length} over 1024", pos, end)
                 pos = end
                 continue
             total = OVERHEAD + length
@@ -171,6 +173,8 @@ class FrameStream:
                     continue
                 break
             if buf[pos + 28 + length:pos + total] != END:
+                # a length that lies (the frame ends elsewhere) or a broken end marker;
+                # wait until the bytes tell which, at most one frame's worth
                 j = self._next_frame(pos + 1, n)
                 if 0 <= j < pos + total:
                     drop(_span_reason(pos, j), f"declared application length {length}, a frame starts "
@@ -183,9 +187,12 @@ class FrameStream:
                          pos, q)
                     pos = q
                     continue
-                end = self._resync_point(pos, n)
+                if j < 0 and not flush and avail < MAX_FRAME_LEN:
+                    break
+                end = j if j >= 0 else self._resync_point(pos, n)
                 drop("bad_marker", "no end marker ## where the length says", pos, end)
                 pos = end
+                flush = False
                 continue
             try:
                 frame = parse_frame(bytes(buf[pos:pos + total]))
