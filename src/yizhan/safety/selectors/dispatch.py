@@ -94,7 +94,7 @@ def assignment_get(*, user, assignment_id: int) -> Assignment:
     if a.responder.user_id == user.pk or permissions.can(user, "safety.duty", a.dispatch.jurisdiction):
         return a
     if permissions.has_perm_anywhere(user, "safety.respond") or permissions.has_perm_anywhere(user, "safety.duty"):
-        raise E.AssignmentNotFound()  # another responder's: not theirs to see
+        raise OutOfJurisdiction()  # another responder's: not theirs
     raise PermissionDenied()
 
 
