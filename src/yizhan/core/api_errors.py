@@ -27,6 +27,7 @@ from yizhan.core.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    UnreadableRequest,
     ValidationError,
 )
 
@@ -75,7 +76,7 @@ def error_for_bad_request(exc: Exception) -> AppError:
         return InvalidMultipart()
     if isinstance(exc, UnicodeError):
         return InvalidCharacters()
-    return ValidationError(Message("请求无效", "Bad request"), code="bad_request")
+    return UnreadableRequest()
 
 
 def render_error(request, exc: AppError):
@@ -149,8 +150,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(RawPostDataException)
     def _form_to_json_operation(request, exc):
         # a form (already read by the request guard) sent to an operation that reads a JSON body
-        return render_error(request, ValidationError(
-            Message("此操作的请求体须为 JSON", "This operation takes a JSON body"), code="invalid"))
+        return render_error(request, ValidationError(Message("此操作的请求体须为 JSON", "This operation takes a JSON body")))
 
     def _data_error(request, exc):
         """A value the database or its driver refuses (a number out of range, text it cannot

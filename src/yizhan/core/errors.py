@@ -114,6 +114,46 @@ class InvalidTransition(Conflict):
     message = Message("当前状态不允许此操作", "This action is not allowed in the current state")
 
 
+class MethodNotAllowed(AppError):
+    status = 405
+    code = "method_not_allowed"
+    message = Message("不支持该请求方法", "Method not allowed")
+
+
+class UnreadableRequest(ValidationError):
+    """A request the server cannot read at all (the generic 400)."""
+
+    code = "bad_request"
+    message = Message("请求无效", "Bad request")
+
+
+class InvalidIdNumber(DefaultField, ValidationError):
+    code = "invalid_id_number"
+    default_field = "id_number"
+    message = Message("身份证号码无效", "Invalid ID card number")
+
+
+# ---- the workflow engine's defaults (an app's workflow may name its own classes) ---------
+
+
+class ReasonRequired(DefaultField, ValidationError):
+    code = "reason_required"
+    default_field = "note"
+    message = Message("请填写原因", "Please give a reason")
+
+
+class PhotoRequired(DefaultField, ValidationError):
+    code = "photo_required"
+    default_field = "photos"
+    message = Message("请上传照片", "Please add a photo")
+
+
+class ConfirmationRequired(DefaultField, ValidationError):
+    code = "confirmation_required"
+    default_field = "confirm"
+    message = Message("请确认此操作", "Please confirm this action")
+
+
 # ---- core's own services (channel bindings, webhooks) ------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 
 from yizhan.core.api_errors import InvalidCharacters, error_for_bad_request, render_error
-from yizhan.core.errors import AppError, NotFound, ValidationError
+from yizhan.core.errors import MethodNotAllowed, NotFound, ValidationError
 
 _ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("yizhan_client_ip", default=None)
 
@@ -97,7 +97,7 @@ class RequestGuardMiddleware:
         """An API URL Django's resolver or ninja's method check refused: the error shape, not HTML."""
         if response.status_code == 404:
             return render_error(request, NotFound())
-        err = AppError(("不支持该请求方法", "Method not allowed"), code="method_not_allowed", status=405)
+        err = MethodNotAllowed()
         out = render_error(request, err)
         if response.has_header("Allow"):
             out["Allow"] = response["Allow"]
@@ -140,7 +140,7 @@ class RequestGuardMiddleware:
         except ValueError:  # not JSON: the view says what is wrong with it
             return None
         except RecursionError:
-            return ValidationError(("JSON 嵌套过深", "The JSON is nested too deeply"), code="invalid")
+            return ValidationError(("JSON 嵌套过深", "The JSON is nested too deeply"))
         field = _bad_json_path(parsed)
         return InvalidCharacters(field=field) if field else None
 

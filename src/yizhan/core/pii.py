@@ -11,7 +11,7 @@ import re
 
 import phonenumbers
 
-from yizhan.core.errors import InvalidPhone, Message, ValidationError
+from yizhan.core.errors import InvalidIdNumber, InvalidPhone, ValidationError
 
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
@@ -19,7 +19,6 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 INVALID_PHONE = InvalidPhone.message
-INVALID_ID = Message("身份证号码无效", "Invalid ID card number")
 
 
 def normalize_phone(raw) -> str:
@@ -65,7 +64,7 @@ def normalize_id_number(raw, *, today: dt.date | None = None) -> str:
 
     Raises ValidationError ``invalid_id_number`` (field ``id_number``)."""
     text = str(raw or "").strip().upper()
-    err = ValidationError(INVALID_ID, code="invalid_id_number", field="id_number")
+    err = InvalidIdNumber()
     if not _ID_RE.match(text):
         raise err
     try:

@@ -52,11 +52,13 @@ from django.utils.module_loading import import_string
 from yizhan.core.audit import audit_record
 from yizhan.core.errors import (
     AppError,
+    ConfirmationRequired,
     InvalidTransition,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
-    ValidationError,
+    PhotoRequired,
+    ReasonRequired,
 )
 from yizhan.core.models import AuditAction
 from yizhan.core.notifications import notify
@@ -78,16 +80,15 @@ class Transition:
 
 
 def _reason_required() -> AppError:
-    return ValidationError(("请填写原因", "Please give a reason"), code="reason_required", field="note")
+    return ReasonRequired()
 
 
 def _photo_required() -> AppError:
-    return ValidationError(("请上传照片", "Please add a photo"), code="photo_required", field="photos")
+    return PhotoRequired()
 
 
 def _confirm_required() -> AppError:
-    return ValidationError(("请确认此操作", "Please confirm this action"), code="confirmation_required",
-                           field="confirm")
+    return ConfirmationRequired()
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,22 @@ class StationCodeTaken(DefaultField, Conflict):
     message = Message("驿站编号已存在", "A station with this code already exists")
 
 
+class InvalidHours(DefaultField, ValidationError):
+    """Opening hours that cannot be read; the message says what (built by the raiser)."""
+
+    code = "invalid_hours"
+    default_field = "hours"
+    message = Message("开放时间无法识别", "Cannot read the opening hours")
+
+
+class DuplicateImportCode(DefaultField, ValidationError):
+    """Two rows of one import file carry the same station code."""
+
+    code = "duplicate_code"
+    default_field = "code"
+    message = Message("编号与第 {row} 行重复", "Same code as row {row}")
+
+
 class InvalidStationField(ValidationError):
     """A station field is missing or malformed; ``field`` says which."""
 

@@ -32,6 +32,7 @@ from datetime import date, datetime, time, timedelta
 
 from yizhan.core.errors import Message, ValidationError
 from yizhan.core.tz import SHANGHAI
+from yizhan.stations import errors as E
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
@@ -49,7 +50,7 @@ class OpenStatus:
 
 
 def _bad(message_zh: str, message_en: str, field: str) -> ValidationError:
-    return ValidationError(Message(message_zh, message_en), code="invalid_hours", field=field)
+    return E.InvalidHours(Message(message_zh, message_en), field=field)
 
 
 def parse_minute(value, *, field: str, allow_24: bool) -> int:

@@ -25,7 +25,7 @@ from django.db import transaction
 
 from yizhan.core import permissions
 from yizhan.core.audit import audit_record
-from yizhan.core.errors import AppError, Message, OutOfJurisdiction, ValidationError
+from yizhan.core.errors import AppError, Message, OutOfJurisdiction, Required
 from yizhan.core.models import AuditAction
 from yizhan.core.pii import normalize_phone
 from yizhan.core.text import clean_text
@@ -239,10 +239,7 @@ def _hhmm(text: str) -> str:
 def parse_hours_text(text: str) -> dict:
     """"每天 08:00-20:00", "周一至周五 09:00-18:00; 周六 10:00-16:00", "24小时" → hours
     dict (days not mentioned are closed). Raises ValidationError invalid_hours."""
-    bad = ValidationError(
-        Message(f"开放时间无法识别：{text}", f"Cannot read the opening hours: {text}"),
-        code="invalid_hours", field="hours",
-    )
+    bad = E.InvalidHours(Message(f"开放时间无法识别：{text}", f"Cannot read the opening hours: {text}"))
     raw = (text or "").strip()
     if not raw:
         return {}
@@ -327,9 +324,7 @@ def _check_row(actor, row: _Row, *, file_codes: dict[str, int], hub_types: dict[
     cleaned, errs = station_clean(data, instance=None)
     errors.extend(_err(None, e) for e in errs)
     if file_codes.get(row.code, row.number) != row.number:
-        errors.append(_err("code", E.InvalidStationField(
-            Message(f"编号与第 {file_codes[row.code]} 行重复", f"Same code as row {file_codes[row.code]}"),
-            code="duplicate_code", field="code")))
+        errors.append(_err("code", E.DuplicateImportCode(row=file_codes[row.code])))
     node = cleaned.get("jurisdiction")
     if node is not None and not permissions.can(actor, "stations.manage", node):
         errors.append(_err("community", OutOfJurisdiction(
@@ -350,9 +345,9 @@ def _check_row(actor, row: _Row, *, file_codes: dict[str, int], hub_types: dict[
         except AppError as err:
             errors.append(_err("keeper_phone", err))
     elif row.keeper_name:
-        errors.append(_err("keeper_phone", ValidationError(
+        errors.append(_err("keeper_phone", Required(
             Message("填写了站长姓名时请填写站长手机", "Give the keeper's phone with their name"),
-            code="required", field="keeper_phone")))
+            field="keeper_phone")))
     for e in errors:
         if e["field"] == "jurisdiction":
             e["field"] = "community"

@@ -314,7 +314,7 @@ def _act(request, number, action, *, page: str):
         # current state (someone else acted first) -> the message and the fresh case.
         if action in actions_from(case.state):
             raise PermissionDenied()
-        conflict = AppError(code="invalid_transition", message=(
+        conflict = InvalidTransition((
             "当前状态不允许此操作（可能已有他人处理），请查看最新状态",
             "This action is no longer allowed (someone may have acted first); here is the case as it is now"))
         return _render_case(request, case, page=page, conflict=conflict.text(_lang()), status=409)
