@@ -59,7 +59,7 @@ class ResponderIn(Schema):
     lng: float | None = None
 
 
-@router.post("/responders", summary="Register a responder (managers)")
+@router.post("/responders", response={201: dict}, summary="Register a responder (managers)")
 def responder_create(request: HttpRequest, body: ResponderIn):
     if not request.user.is_authenticated:
         raise NotAuthenticated()
