@@ -20,7 +20,10 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+from django.db import connection
+from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from yizhan.core import permissions
 from yizhan.core.geo import cell_center, cell_of
@@ -156,8 +159,8 @@ _cells_cache: dict = {}
 def wall_device_cells(*, user, res: int = 8) -> list[dict]:
     """Devices per H3 cell and state: ``[{"cell", "lat", "lng", "online", "offline",
     "new", "alarm", "total"}]`` (``alarm`` = devices with an open alarm; disabled devices
-    are left out). One query of two columns per device, folded in Python, cached per scope
-    and resolution for ``CELLS_TTL_SECONDS``: a wall asks again every minute."""
+    are left out). Two grouped queries (per place and status), folded into cells in Python,
+    cached per scope and resolution for ``CELLS_TTL_SECONDS``: a wall asks every minute."""
     paths = tuple(permissions.scope_paths(user, WALL_PERM))
     if not paths:
         return []
@@ -167,25 +170,28 @@ def wall_device_cells(*, user, res: int = 8) -> list[dict]:
         hit = _cells_cache.get(key)
         if hit and now - hit[0] < CELLS_TTL_SECONDS:
             return hit[1]
-    devices = (permissions.restrict(Device.objects.exclude(status=DeviceStatus.DISABLED), user, WALL_PERM)
-               .values_list("id", "status", "place__cell", "place__lat", "place__lng"))
-    alarmed = set(permissions.restrict(Alarm.objects.filter(open=True), user, WALL_PERM)
-                  .values_list("device_id", flat=True))
+    live = permissions.restrict(Device.objects.exclude(status=DeviceStatus.DISABLED), user, WALL_PERM)
+    # per place and status (a few thousand rows for 11,810 devices), then devices with an
+    # open alarm (a handful) moved from their status to "alarm"
+    per_place = (live.values_list("place_id", "place__cell", "place__lat", "place__lng", "status")
+                 .annotate(n=Count("id")).order_by())
+    alarmed = (permissions.restrict(Alarm.objects.filter(open=True), user, WALL_PERM)
+               .exclude(device__status=DeviceStatus.DISABLED)
+               .values_list("device__place_id", "device__status").annotate(n=Count("device", distinct=True))
+               .order_by())
+    moved = {(place, status): n for place, status, n in alarmed}
     cells: dict[str, dict] = {}
-    place_cell: dict[tuple, str] = {}
-    for pk, status, cell, lat, lng in devices.iterator(chunk_size=5000):
+    for place, cell, lat, lng, status, n in per_place:
         if not cell or res != 8:
-            cell = place_cell.get((lat, lng, res))
-            if cell is None:
-                cell = place_cell[(lat, lng, res)] = cell_of(lat, lng, res)
+            cell = cell_of(lat, lng, res)
         c = cells.get(cell)
         if c is None:
             c = cells[cell] = {"cell": cell, "online": 0, "offline": 0, "new": 0, "alarm": 0, "total": 0}
-        c["total"] += 1
-        if pk in alarmed:
-            c["alarm"] += 1
-        elif status in (DeviceStatus.ONLINE, DeviceStatus.OFFLINE, DeviceStatus.NEW):
-            c[status] += 1
+        c["total"] += n
+        a = moved.get((place, status), 0)
+        c["alarm"] += a
+        if status in (DeviceStatus.ONLINE, DeviceStatus.OFFLINE, DeviceStatus.NEW):
+            c[status] += n - a
     out = []
     for c in cells.values():
         lat, lng = cell_center(c["cell"])
@@ -207,8 +213,6 @@ def wall_counts(*, user, perm: str = WALL_PERM) -> dict:
     with an open alarm, ``active_alarms`` = open alarms) plus devices never seen, open
     alarms nobody acknowledged yet and open fire alarms. Disabled devices are left out.
     One grouped query on the status index and one aggregate over the open alarms."""
-    from django.db.models import Count
-
     out = {"online": 0, "offline": 0, "new": 0, "alarm": 0, "total": 0,
            "active_alarms": 0, "unacknowledged": 0, "fire": 0}
     if not permissions.scope_paths(user, perm):
@@ -222,16 +226,10 @@ def wall_counts(*, user, perm: str = WALL_PERM) -> dict:
     open_alarms = permissions.restrict(Alarm.objects.filter(open=True), user, perm)
     agg = open_alarms.aggregate(
         n=Count("id"), devices=Count("device", distinct=True),
-        active=Count("id", filter=_q(state=AlarmState.ACTIVE)), fire=Count("id", filter=_q(kind="fire")),
+        active=Count("id", filter=Q(state=AlarmState.ACTIVE)), fire=Count("id", filter=Q(kind="fire")),
     )
     out.update(alarm=agg["devices"], active_alarms=agg["n"], unacknowledged=agg["active"], fire=agg["fire"])
     return out
-
-
-def _q(**kw):
-    from django.db.models import Q
-
-    return Q(**kw)
 
 
 # ---- the change feed ------------------------------------------------------------------------
@@ -296,6 +294,21 @@ class WallFeed:
 
     def poll(self) -> list[bytes]:
         user, low = self.user, self.cursor - FEED_LAG
+        frames: list[bytes] = []
+        latest = last_change()
+        if latest is not None and latest >= low:
+            frames = self._changes(low)
+        now = time.monotonic()
+        if frames or self.counts is None or now - self.counts_at >= self.counts_every:
+            self.counts_at = now
+            counts = wall_counts(user=user)
+            if counts != self.counts:
+                self.counts = counts
+                frames.append(sse("counts", counts))
+        return frames
+
+    def _changes(self, low: datetime) -> list[bytes]:
+        user = self.user
         alarms = self._fresh("a", _alarms(user).filter(updated_at__gte=low).order_by("updated_at", "id")[:FEED_BATCH])
         assignments = self._fresh("s", permissions.restrict(
             Assignment.objects.filter(updated_at__gte=low), user, WALL_PERM, path_field="dispatch__jurisdiction__path",
@@ -323,11 +336,26 @@ class WallFeed:
             # forget what fell out of the window behind the cursor
             floor = self.cursor - FEED_LAG
             self.seen = {k: v for k, v in self.seen.items() if v >= floor}
-        now = time.monotonic()
-        if alarms or self.counts is None or now - self.counts_at >= self.counts_every:
-            self.counts_at = now
-            counts = wall_counts(user=user)
-            if counts != self.counts:
-                self.counts = counts
-                frames.append(sse("counts", counts))
         return frames
+
+
+_PROBE_SQL = None
+
+
+def last_change() -> datetime | None:
+    """The latest ``updated_at`` of alarms, assignments and responders, whoever's: one
+    round trip reading the end of three indexes. An idle wall's poll stops here."""
+    global _PROBE_SQL
+    if _PROBE_SQL is None:
+        _PROBE_SQL = "SELECT " + ", ".join(
+            f"(SELECT MAX(updated_at) FROM {m._meta.db_table})" for m in (Alarm, Assignment, Responder))
+    with connection.cursor() as cursor:
+        cursor.execute(_PROBE_SQL)
+        values = [_aware(v) for v in cursor.fetchone() if v is not None]
+    return max(values) if values else None
+
+
+def _aware(value) -> datetime:
+    if isinstance(value, str):  # SQLite
+        value = parse_datetime(value)
+    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
