@@ -9,8 +9,10 @@ TCP listener, and confirm latency).
   (30 bytes), send the next. The latency of a frame is write → its confirm read, on the
   client. The frames cycle through what a transmitter sends: the empty heartbeat, a type-21
   status (normal), a type-2 component status (normal) for one of its five points, a type-1
-  system status; every 200th frame of a connection is a component fire (status 0x0003) —
-  half on a point in the table, half on one that is not — followed by normal again.
+  system status; every 200th frame of a connection (staggered between connections) is a component fire
+  (status 0x0003) — alternately on a point in the table and on one that is not — and the
+  next status of that point is normal again. Fire frames' confirm latency is also shown
+  on its own (the alarm, its DeviceEvent and the dispatch happen before the confirm).
 * **Paths**, each measured for ``--seconds`` with the same client in the same run:
   1. *echo* — an asyncio server that writes back every byte it reads (the client waits for
      the whole frame back): the ceiling of this client, asyncio and loopback TCP;
@@ -105,8 +107,9 @@ def frame_source(conn: int):
         serial = (serial + 1) & 0xFFFF
         now = datetime.now()
         k = serial % 4
-        if serial % FIRE_EVERY == 0:
-            addr = 0x0100 + serial // FIRE_EVERY % POINTS if serial // FIRE_EVERY % 2 else 0x9000 + conn
+        nth, fire_now = divmod(serial + conn * 37, FIRE_EVERY)   # fires spread over the connections
+        if fire_now == 0:
+            addr = 0x0100 + nth % POINTS if nth % 2 else 0x9000 + conn
             unit = ob.unit_bytes(2, [ob.component_status_bytes(sys_type=1, sys_addr=0, comp_type=40, comp_addr=addr,
                                                                 status=0x0003, description="压测火警", time=now)])
         elif k == 0:
@@ -125,7 +128,8 @@ def frame_source(conn: int):
 # ---- the client -----------------------------------------------------------------------------
 
 
-async def _device(port: int, conn: int, until: float, echo: bool, lat: list[float], counts: dict) -> None:
+async def _device(port: int, conn: int, until: float, echo: bool, lat: list[float], fire_lat: list[float],
+                  counts: dict) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     frames = frame_source(conn)
     pc = time.perf_counter
@@ -135,7 +139,7 @@ async def _device(port: int, conn: int, until: float, echo: bool, lat: list[floa
             t0 = pc()
             writer.write(frame)
             reply = await asyncio.wait_for(reader.readexactly(len(frame) if echo else 30), 30)
-            lat.append(pc() - t0)
+            (fire_lat if len(frame) == 78 and frame[36] == 3 else lat).append(pc() - t0)
             counts["frames"] += 1
             if not echo and reply[26] != 3:
                 counts["not_confirm"] += 1
@@ -145,16 +149,20 @@ async def _device(port: int, conn: int, until: float, echo: bool, lat: list[floa
 
 def drive(port: int, *, connections: int, seconds: float, echo: bool = False) -> dict:
     lat: list[float] = []
+    fire_lat: list[float] = []
     counts = {"frames": 0, "not_confirm": 0}
 
     async def main():
         until = time.perf_counter() + seconds
         t0 = time.perf_counter()
-        await asyncio.gather(*(_device(port, c, until, echo, lat, counts) for c in range(connections)))
+        await asyncio.gather(*(_device(port, c, until, echo, lat, fire_lat, counts) for c in range(connections)))
         return time.perf_counter() - t0
 
     wall = asyncio.run(main())
-    return {"frames": counts["frames"], "wall": wall, "per_s": counts["frames"] / wall,
+    fires = {"fires": len(fire_lat), "fire_p50_ms": pct(fire_lat, 0.5) * 1000,
+             "fire_max_ms": max(fire_lat, default=float("nan")) * 1000}
+    lat += fire_lat
+    return {**fires, "frames": counts["frames"], "wall": wall, "per_s": counts["frames"] / wall,
             "p50_ms": pct(lat, 0.5) * 1000, "p99_ms": pct(lat, 0.99) * 1000, "max_ms": max(lat) * 1000,
             "not_confirm": counts["not_confirm"]}
 
@@ -354,7 +362,7 @@ def main() -> int:
     print(f"Yizhan GB/T 26875.3 listener benchmark — {datetime.now():%Y-%m-%d %H:%M} (machine's local time)")
     print(f"machine: {machine()}")
     print(f"load: {args.connections} transmitters, one TCP connection each, stop-and-wait (frame → confirm), "
-          f"{args.seconds:.0f} s per path; every {FIRE_EVERY}th frame a fire")
+          f"{args.seconds:.0f} s per path; every {FIRE_EVERY}th frame of a connection a fire")
     print()
     head = f"{'path':<34}{'frames':>9}{'frames/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'ratio':>8}"
     print(head)
@@ -363,6 +371,9 @@ def main() -> int:
     for label, r in rows:
         print(f"{label:<34}{r['frames']:>9,}{r['per_s']:>10,.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
               f"{r['max_ms']:>9.1f}{r['per_s'] / ceiling:>8.2f}")
+        if r["fires"] and "echo" not in label:
+            print(f"  of which fire frames: {r['fires']}, confirm p50 {r['fire_p50_ms']:.1f} ms, "
+                  f"max {r['fire_max_ms']:.1f} ms")
         if r["not_confirm"]:
             print(f"  !! {r['not_confirm']} replies were not confirms")
     print(f"{'parser alone (feed + messages)':<34}{alone['frames']:>9,}{alone['per_s']:>10,.0f}"

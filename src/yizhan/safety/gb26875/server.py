@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.urls import get_resolver
 from django.utils import timezone
 
 from yizhan.safety.choices import IngestChannel
@@ -133,6 +134,9 @@ class Gb26875Listener:
 
     async def start(self, host: str = "127.0.0.1", port: int = 9026) -> asyncio.Server:
         self._queue = asyncio.Queue()
+        # pay the first-use costs (the pipeline, the URL resolver a dispatch's links need)
+        # now, not on the first fire alarm
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._warm)
         self._tasks = [asyncio.create_task(self._batch_loop(), name="gb26875-batches"),
                        asyncio.create_task(self._flush_loop(), name="gb26875-flush")]
         self.server = await asyncio.start_server(self._connection, host, port, limit=READ_SIZE)
@@ -169,6 +173,10 @@ class Gb26875Listener:
         if self._pipeline is None:
             self._pipeline = default_pipeline()
         return self._pipeline
+
+    def _warm(self) -> None:
+        self._pipe()
+        get_resolver().reverse_dict  # noqa: B018 - builds the resolver's lookup tables
 
     def _flush_now(self) -> None:
         flush = getattr(self._pipe(), "flush", None)
