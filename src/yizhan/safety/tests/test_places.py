@@ -52,7 +52,7 @@ def test_create_by_label_and_equipment_text(safety_tree):
     ({"landlord_phone": "12345"}, "invalid_phone", "landlord_phone"),
     ({"name": "x" * 121}, "text_too_long", "name"),
     ({"parent": "NOPE"}, "invalid_parent_place", "parent"),
-    ({"jurisdiction": "NOPE"}, "jurisdiction_not_found", "jurisdiction"),
+    ({"jurisdiction": "NOPE"}, "unknown_jurisdiction", "jurisdiction"),
     ({"lat": 0.0, "lng": 0.0}, "required", "jurisdiction"),
 ])
 def test_bad_input_is_refused_and_writes_nothing(safety_tree, change, code, field):
