@@ -28,6 +28,7 @@ class SafetyConfig(AppConfig):
         nav=[
             NavEntry("safety_wall", _("消防值守"), "safety:wall", perm="safety.duty", order=170, home=20),
             NavEntry("safety_respond", _("出警"), "safety:respond", perm="safety.respond", order=175),
+            NavEntry("safety_monthly", _("出警报告"), "safety:monthly_report", perm="safety.duty", order=177),
             NavEntry("safety_inspect", _("消防检查"), "safety:inspections", perm="safety.inspect", order=180),
             NavEntry("safety_manage", _("消防设施"), "safety:places", perm="safety.manage", order=185),
         ],
