@@ -18,6 +18,7 @@ from yizhan.core import permissions
 from yizhan.core.audit import audit_record
 from yizhan.core.errors import AppError, InvalidPhone, OutOfJurisdiction, Required
 from yizhan.core.geo import cell_of, validate_lat_lng
+from yizhan.core.manifest import resolve
 from yizhan.core.models import AuditAction
 from yizhan.core.pii import mask_phone, normalize_phone
 from yizhan.core.text import clean_text
@@ -26,7 +27,6 @@ from yizhan.jurisdictions.locate import locate
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.safety import errors as E
 from yizhan.safety.choices import DeviceStatus, PlaceKind
-from yizhan.safety.ingest.device_cache import device_cache_forget
 from yizhan.safety.models import Device, Place
 
 MANAGE = "safety.manage"
@@ -321,7 +321,13 @@ def require_manage_at(actor, node) -> None:
         raise OutOfJurisdiction()
 
 
+# Named, not imported: the ingest imports the services (alarms), so services importing
+# the ingest would be a cycle; the manifest names the same hook in its ``caches``.
+DEVICE_CACHE_FORGET = "yizhan.safety.ingest.device_cache.device_cache_forget"
+
+
 def _devices_changed() -> None:
     """The ingest's device index must see the change (now, and again after commit)."""
-    device_cache_forget()
-    transaction.on_commit(device_cache_forget)
+    forget = resolve(DEVICE_CACHE_FORGET)
+    forget()
+    transaction.on_commit(forget)
