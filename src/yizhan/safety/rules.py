@@ -133,9 +133,10 @@ def check_values(device, values: dict) -> None:
         ruleset().check_ranges(device.kind, values)
 
 
-def evaluate(device, msg) -> list[Trigger]:
+def evaluate(device, msg, *, is_open=None) -> list[Trigger]:
     """The alarms this message raises (or clears) for ``device``; raises ``ImpossibleValue``
-    first when a value is impossible (no state changed then)."""
+    first when a value is impossible (no state changed then). ``is_open(kind)`` (optional)
+    says whether the device has that alarm open: clears are only given for those."""
     rs = ruleset()
     values = msg.values
     kind = device.kind
@@ -168,10 +169,11 @@ def evaluate(device, msg) -> list[Trigger]:
             continue  # the message says nothing about this metric: state unchanged
         key = (device.id, rule.id)
         if not rule.holds(value):
-            if _state.pop(key, None) is not None or rule.alarm_kind == AlarmKind.LOW_BATTERY:
-                if rule.alarm_kind == AlarmKind.LOW_BATTERY and _recovered(rule, value):
-                    out.append(Trigger(rule.alarm_kind, rule.severity, {"metric": rule.metric, "value": value},
-                                       rule.id, clear=True))
+            _state.pop(key, None)
+            if (rule.alarm_kind == AlarmKind.LOW_BATTERY and _recovered(rule, value)
+                    and (is_open is None or is_open(rule.alarm_kind))):
+                out.append(Trigger(rule.alarm_kind, rule.severity, {"metric": rule.metric, "value": value},
+                                   rule.id, clear=True))
             continue
         st = _state.get(key)
         if st is None:

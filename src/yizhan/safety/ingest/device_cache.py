@@ -14,6 +14,7 @@ writers call ``device_cache_forget()`` (now and on commit). Liveness (``last_see
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
@@ -94,31 +95,54 @@ _index: ProcessCache[DeviceIndex] = ProcessCache(
     refresh_default=5.0)
 
 
+# the hot path (thousands of look-ups a second) asks the ProcessCache once a second
+_FAST_SECONDS = 1.0
+_fast: tuple[DeviceIndex, float] | None = None
+
+
+def _current() -> DeviceIndex:
+    global _fast
+    fast = _fast
+    now = time.monotonic()
+    if fast is not None and now - fast[1] < _FAST_SECONDS:
+        return fast[0]
+    idx = _index.get()
+    _fast = (idx, now)
+    return idx
+
+
 def device_index(*, fresh: bool = False) -> DeviceIndex:
-    return _index.get(fresh=fresh)
+    global _fast
+    if fresh:
+        _fast = None
+    idx = _index.get(fresh=fresh)
+    _fast = (idx, time.monotonic())
+    return idx
 
 
 def device_by_code(code: str) -> DeviceFacts | None:
-    return _index.get().by_code.get(code)
+    return _current().by_code.get(code)
 
 
 def device_by_id(device_id: int) -> DeviceFacts | None:
-    return _index.get().by_id.get(device_id)
+    return _current().by_id.get(device_id)
 
 
 def transmitter_by_gb(address: int) -> DeviceFacts | None:
-    return _index.get().by_gb.get(address)
+    return _current().by_gb.get(address)
 
 
 def gb_point(transmitter_id: int, sys_type, sys_addr, comp_addr) -> DeviceFacts | None:
     """The component registered behind the transmitter at this address (exact system type
     and address first; else the component address alone when only one point has it)."""
-    idx = _index.get()
+    idx = _current()
     return (idx.points.get((transmitter_id, sys_type, sys_addr, comp_addr))
             or idx.points_loose.get((transmitter_id, comp_addr)))
 
 
 def device_cache_forget() -> None:
     """Drop the index (rebuilt on next use) and the rules' cache and per-device state."""
+    global _fast
+    _fast = None
     _index.forget()
     rules_forget()
