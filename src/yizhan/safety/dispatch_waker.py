@@ -5,12 +5,13 @@ The scheduler ticks every 5 s; an escalation is due 15 s after a wave went out. 
 this timer for every deadline before its next tick, so the escalation runs at the
 deadline (plus a few milliseconds), not up to a tick late. ``dispatch_start`` also arms
 it on commit, which matters only in a process where a timer runs (the scheduler's):
-``arm`` does nothing until ``enable()`` was called, so web and ingest processes and the
+``arm`` does nothing until ``enable(fn)`` was called, so web and ingest processes and the
 tests never start the thread.
 
 One daemon thread, a heap of due times (deduplicated to 10 ms); when one is reached it
-calls ``dispatch_escalate_due()`` (idempotent, row-locked) and closes its database
-connection.
+calls the function given to ``enable`` (``dispatch_escalate_due``: idempotent,
+row-locked) and closes its database connection. This module imports no service (the
+services arm it; the job hands it the function).
 """
 
 from __future__ import annotations
@@ -39,15 +40,12 @@ class Waker:
         self.runs = 0
 
     def _call(self) -> None:
-        if self._fn is not None:
-            self._fn()
-            return
         from django.db import connection
 
-        from yizhan.safety.services.dispatch import dispatch_escalate_due
-
+        if self._fn is None:
+            return
         try:
-            dispatch_escalate_due()
+            self._fn()
         finally:
             connection.close()
 
@@ -95,8 +93,10 @@ class Waker:
 WAKER = Waker()
 
 
-def enable() -> None:
-    """Let ``arm`` start the timer thread in this process (the scheduler's job does)."""
+def enable(fn) -> None:
+    """Let ``arm`` start the timer thread in this process, calling ``fn`` at each
+    deadline (the scheduler's job passes ``dispatch_escalate_due``)."""
+    WAKER._fn = fn
     WAKER.enabled = True
 
 

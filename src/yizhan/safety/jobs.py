@@ -23,7 +23,7 @@ ARM_AHEAD_SECONDS = ESCALATION_TICK_SECONDS + 2  # a little past the next tick: 
 def dispatch_escalation() -> dict:
     """Escalate overdue dispatches (15 s no ack / 60 s nobody en route), then arm the
     in-process timer for every deadline before the next tick (sub-tick precision)."""
-    dispatch_waker.enable()
+    dispatch_waker.enable(dispatch_escalate_due)
     now = timezone.now()
     escalated = dispatch_escalate_due(now)
     armed = dispatch_waker.arm_many(dispatch_due_times(until=now + timedelta(seconds=ARM_AHEAD_SECONDS)))

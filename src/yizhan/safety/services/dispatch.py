@@ -562,6 +562,37 @@ def assignment_act(*, actor, assignment, action: str, lat=None, lng=None, outcom
     return row
 
 
+def dispatch_stand_down(*, actor, dispatch, note: str = "") -> Dispatch:
+    """A duty officer ends a dispatch nobody has resolved (the alarm was checked by phone
+    or camera and cleared): every active responder is stood down and the dispatch is
+    resolved as a false alarm with the note. For ``alarm_clear`` by a person; a device
+    that goes quiet by itself stands nobody down."""
+    from yizhan.core import permissions
+
+    note = str(note or "").strip()[:MAX_NOTE] or "值班员已核实并消除报警"
+    with transaction.atomic():
+        d = (Dispatch.objects.select_for_update(of=("self",)).select_related("jurisdiction")
+             .filter(pk=getattr(dispatch, "pk", dispatch)).first())
+        if d is None:
+            raise E.DispatchNotFound()
+        if not permissions.can(actor, "safety.duty", d.jurisdiction):
+            raise OutOfJurisdiction() if permissions.has_perm_anywhere(actor, "safety.duty") else \
+                E.DispatchNotFound()
+        if d.state == DispatchState.RESOLVED:
+            return d
+        for a in Assignment.objects.filter(dispatch=d, state__in=ACTIVE_STATES):
+            workflow_transition(ASSIGNMENT, obj=a, action="stand_down", actor=actor, note=note[:300])
+
+        def apply(obj, s):
+            obj.outcome = DispatchOutcome.FALSE_ALARM
+            obj.outcome_note = note
+            obj.resolved_at = s.now
+
+        workflow_transition(DISPATCH, obj=d, action="resolve", actor=None, system=True, lock=False, apply=apply,
+                            data={"by": actor.pk, "stood_down": True})
+    return d
+
+
 # ---- 119 -------------------------------------------------------------------------------------
 
 

@@ -189,11 +189,14 @@ def test_the_job_escalates_and_arms(world, monkeypatch):
 
     armed = []
     monkeypatch.setattr(dispatch_waker, "arm_many", lambda times: armed.extend(times) or len(list(times)))
+    # the job enables the process's timer: put it back as it was afterwards
+    monkeypatch.setattr(dispatch_waker.WAKER, "enabled", False)
+    monkeypatch.setattr(dispatch_waker.WAKER, "_fn", None)
     _, d = _start(world)
     Dispatch.objects.filter(pk=d.pk).update(notified_at=d.notified_at - timedelta(seconds=10))
     out = jobs.dispatch_escalation()
     assert out["escalated"] == 0 and len(armed) == 1  # due in 5 s: armed, not yet escalated
-    monkeypatch.setattr(dispatch_waker.WAKER, "enabled", False)
+    assert dispatch_waker.WAKER.enabled and dispatch_waker.WAKER._fn is svc.dispatch_escalate_due
 
 
 # ---- the four steps ---------------------------------------------------------------------------
@@ -318,3 +321,16 @@ def test_permission_matrix_of_the_steps(world):
     assert a.state == AssignmentState.STOOD_DOWN
     with pytest.raises(E.InvalidAssignmentAction):
         svc.assignment_act(actor=st.duty_officer, assignment=a, action="explode")
+
+
+def test_duty_officer_stands_the_dispatch_down(world):
+    st = world
+    _, d = _start(st)
+    with pytest.raises(AppError) as err:
+        svc.dispatch_stand_down(actor=make_staff("duty_officer", st.tree.other_community), dispatch=d)
+    assert err.value.status == 403
+    svc.dispatch_stand_down(actor=st.duty_officer, dispatch=d, note="电话核实为做饭油烟")
+    d.refresh_from_db()
+    assert d.state == DispatchState.RESOLVED and d.outcome == "false_alarm" and d.outcome_note == "电话核实为做饭油烟"
+    assert set(Assignment.objects.filter(dispatch=d).values_list("state", flat=True)) == {AssignmentState.STOOD_DOWN}
+    assert svc.dispatch_escalate_due(now=d.notified_at + timedelta(seconds=600)) == 0
