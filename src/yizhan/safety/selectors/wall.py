@@ -21,7 +21,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -200,6 +200,14 @@ def wall_device_cells(*, user, res: int = 8) -> list[dict]:
     with _cells_lock:
         _cells_cache[key] = (now, out)
     return out
+
+
+def wall_bounds(*, user) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` of the places holding devices in scope (where the
+    wall's map opens), or None."""
+    b = permissions.restrict(Device.objects.exclude(status=DeviceStatus.DISABLED), user, WALL_PERM).aggregate(
+        s=Min("place__lat"), w=Min("place__lng"), n=Max("place__lat"), e=Max("place__lng"))
+    return None if b["s"] is None else [[b["s"], b["w"]], [b["n"], b["e"]]]
 
 
 def wall_cells_forget() -> None:

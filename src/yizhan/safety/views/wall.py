@@ -73,7 +73,7 @@ def wall(request):
         "dispatches": state["dispatches"],
         "responders": state["responders"],
         "counts": state["counts"],
-        "map_config": maps.map_config(center=center, zoom=14),
+        "map_config": maps.map_config(center=center, zoom=14, bounds=selectors.wall_bounds(user=user)),
     })
 
 

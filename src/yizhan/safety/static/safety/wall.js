@@ -262,7 +262,8 @@
         (data.items || []).forEach(function (c) {
           var p = wmap.toMap(c.lat, c.lng), bad = c.offline / Math.max(1, c.total);
           pts.push(p);
-          var colour = c.alarm ? "#ff1744" : bad > 0.5 ? "#78909c" : bad > 0.1 ? "#fb8c00" : "#43a047";
+          var colour = c.alarm ? "#ff1744" : bad > 0.5 ? "#78909c" : bad > 0.1 ? "#fb8c00" :
+            c.online * 2 >= c.total ? "#43a047" : "#eceff1";  // mostly never seen yet: pale
           L.circleMarker(p, {
             radius: Math.min(26, 5 + Math.sqrt(c.total) * 1.2), color: "#fff", weight: 1,
             fillColor: colour, fillOpacity: 0.75
@@ -299,6 +300,12 @@
     cellsLayer = L.layerGroup().addTo(wmap.map);
     alarmLayer = L.layerGroup().addTo(wmap.map);
     respLayer = L.layerGroup().addTo(wmap.map);
+    var cfg = window.YZMap.config("map-config"), b = cfg.bounds;
+    if (b) {
+      fitted = true;
+      var sw = wmap.toMap(b[0][0], b[0][1]), ne = wmap.toMap(b[1][0], b[1][1]);
+      wmap.map.fitBounds(L.latLngBounds([sw, ne]).pad(0.05), { maxZoom: 17 });
+    }
     wmap.map.on("zoomend", function () { loadCells(false); });
     loadCells(true);
     setInterval(function () { loadCells(true); }, 60000);
