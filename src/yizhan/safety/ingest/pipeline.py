@@ -43,7 +43,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from yizhan.safety.choices import AlarmKind, DeviceStatus, IngestChannel, Severity
@@ -97,8 +97,14 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """The transport may acknowledge the message (everything but a refusal)."""
+        """Accepted, a duplicate or an alarm (not refused)."""
         return self.status != "rejected"
+
+    @property
+    def retry(self) -> bool:
+        """Refused by our fault (the database was down...), not the message's: a transport
+        that can have it sent again (MQTT QoS 1 without the ack, no GB confirm) should."""
+        return self.status == "rejected" and self.reason == "internal_error"
 
 
 ACCEPTED = Outcome("accepted")
@@ -151,14 +157,21 @@ class IngestPipeline:
     def handle(self, msg: SensorMessage) -> Outcome:
         try:
             return self._handle(msg)
-        except Exception as exc:  # never lose the loop: refuse this one, count it, log it
+        except DatabaseError:
+            # the database, not the message: raise so the transport keeps the batch
+            # unacknowledged and tries again (what was done already is idempotent)
+            self.counters["database_error"] += 1
+            raise
+        except Exception as exc:  # a bug with this message: refuse it, count it, log it; never stop the loop
             log.exception("ingest: message from %s failed", msg.device_code or msg.gb_address)
             self.counters["error"] += 1
             return self.reject(channel=msg.channel, reason="internal_error", device_code=_code_of(msg),
                                detail=f"{type(exc).__name__}: {exc}"[:200])
 
     def handle_many(self, msgs) -> list[Outcome]:
-        """``handle`` for each; heartbeats and values cost nothing until ``flush()``."""
+        """``handle`` for each; heartbeats and values cost nothing until ``flush()``.
+        Raises ``DatabaseError`` when the database fails: the caller keeps the batch
+        (unacknowledged) and hands it again later — every message is idempotent."""
         return [self.handle(m) for m in msgs]
 
     def reject(self, *, channel: str, reason: str, device_code: str = "", detail: str = "",
@@ -348,7 +361,9 @@ class IngestPipeline:
                 except IntegrityError:
                     self.counters["duplicate"] += 1
                     return DUPLICATE
-                at = msg.ts if msg.ts and msg.ts <= msg.received_at else msg.received_at
+                # our clock, not the device's (a wrong device clock must not move the
+                # alarm's start, which every dispatch interval counts from)
+                at = msg.received_at
                 for t in opens:
                     alarm, _created = alarm_trigger(device=device, kind=t.kind, severity=t.severity, details=t.details,
                                                     channel=msg.channel, received_at=msg.received_at, at=at)

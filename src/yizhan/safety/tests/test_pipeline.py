@@ -308,9 +308,20 @@ def test_internal_error_is_refused_not_raised(pipe, safety_tree, clock):
     st = safety_tree
     with mock.patch("yizhan.safety.ingest.pipeline.alarm_trigger", side_effect=RuntimeError("db gone")):
         out = pipe.handle(mqtt(st.smoke.code, b'{"seq": 9, "event": "alarm"}', clock()))
-    assert out.reason == "internal_error"
+    assert out.reason == "internal_error" and out.retry
     assert not DeviceEvent.objects.exists()  # rolled back with the alarm: a redelivery can retry
     assert pipe.handle(mqtt(st.smoke.code, b'{"seq": 9, "event": "alarm"}', clock())).status == "alarm"
+
+
+def test_database_down_raises_so_the_batch_is_kept(pipe, safety_tree, clock):
+    from django.db import OperationalError
+
+    st = safety_tree
+    with mock.patch("yizhan.safety.ingest.pipeline.alarm_trigger", side_effect=OperationalError("gone")):
+        with pytest.raises(OperationalError):
+            pipe.handle_many([mqtt(st.smoke.code, b'{"seq": 3, "event": "alarm"}', clock())])
+    # handed again when the database is back: raised, not lost and not a duplicate
+    assert pipe.handle_many([mqtt(st.smoke.code, b'{"seq": 3, "event": "alarm"}', clock())])[0].status == "alarm"
 
 
 def test_handle_many_keeps_order_and_survives_bad_ones(pipe, safety_tree, clock):
