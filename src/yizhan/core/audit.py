@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
+from django.utils import timezone
+
 from yizhan.core.middleware import current_ip
 from yizhan.core.models import AuditAction, AuditLog
+
+_batch = threading.local()
 
 
 def audit_record(
@@ -22,8 +29,38 @@ def audit_record(
         actor=actor, action=action, obj=obj, object_type=object_type, object_id=object_id, summary=summary,
         changes=changes, jurisdiction_path=jurisdiction_path, ip=ip,
     )
+    rows = getattr(_batch, "rows", None)
+    if rows is not None:  # inside audit_batch(): written when the block ends
+        entry.at = timezone.now()
+        rows.append(entry)
+        return entry
     entry.save(force_insert=True)
     return entry
+
+
+@contextmanager
+def audit_batch():
+    """Bulk path for loaders that run many services in one transaction (``yizhan demo``):
+    the rows ``audit_record`` writes in this thread inside the block are collected and
+    written with one ``bulk_create`` when it ends — the same rows, in the same order, each
+    with the time it was recorded (``at``). Use it inside the transaction (so the rows
+    commit or roll back with the changes); a collected row has no id until the block
+    ends, and nothing is written if the block raises. Nested blocks join the outer one."""
+    if getattr(_batch, "rows", None) is not None:
+        yield
+        return
+    _batch.rows = rows = []
+    try:
+        yield
+    finally:
+        _batch.rows = None
+    if rows:
+        field = AuditLog._meta.get_field("at")
+        field.auto_now_add = False  # keep each row's own time
+        try:
+            AuditLog.objects.bulk_create(rows, batch_size=500)
+        finally:
+            field.auto_now_add = True
 
 
 def audit_entry(
@@ -57,4 +94,4 @@ def audit_entry(
     )
 
 
-__all__ = ["audit_record", "audit_entry", "AuditAction"]
+__all__ = ["audit_record", "audit_entry", "audit_batch", "AuditAction"]

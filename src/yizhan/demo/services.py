@@ -18,10 +18,12 @@ from pathlib import Path
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.test.utils import override_settings
 
 from yizhan.accounts.choices import Role, Trade
 from yizhan.accounts.models import RoleGrant, User, WorkerProfile
 from yizhan.core import geo
+from yizhan.core.audit import audit_batch
 from yizhan.core.manifest import demo_loaders
 from yizhan.demo.apps import DemoConfig
 from yizhan.jurisdictions.choices import Level
@@ -153,7 +155,18 @@ FEATURED = [
     ("demo-auditor", "只能查看审计日志 / audit log only"),
     ("demo-grid-sz-gx-dz-c02-g03", "网格员：我的工单 /work/ / grid worker: case inbox"),
     ("demo-duty-nt-cc", "值班员：派单台 /dispatch/ / duty officer: dispatch console"),
+    ("demo-duty-sz-wz-cn-c01", "红庄消防中心值班员：报警大屏 /safety/wall/ / fire-safety duty officer: alarm wall"),
+    ("demo-responder-hz-01", "微型消防站队员：出警 /safety/respond/ / micro fire station member: responder phone page"),
 ]
+# Roles that capability apps add in their manifests (not in accounts.choices.Role).
+OTHER_ROLE_LABELS = {"fire_responder": "微型消防站队员"}
+
+
+def _role_label(role: str) -> str:
+    try:
+        return str(Role(role).label)
+    except ValueError:
+        return OTHER_ROLE_LABELS.get(role, role)
 
 
 def demo_logins() -> list[DemoLogin]:
@@ -168,7 +181,7 @@ def demo_logins() -> list[DemoLogin]:
     for username, note in FEATURED:
         g = grants.get(username)
         if g is not None:
-            logins.append(DemoLogin(str(Role(g.role).label), username, DEMO_PASSWORD, g.jurisdiction.name, note))
+            logins.append(DemoLogin(_role_label(g.role), username, DEMO_PASSWORD, g.jurisdiction.name, note))
     if User.objects.filter(phone=DEMO_WORKER_PHONE).exists():
         logins.append(DemoLogin(
             str(Role.WORKER.label), DEMO_WORKER_PHONE, "短信验证码 one-time code", "",
@@ -185,7 +198,11 @@ def demo_load(*, stdout=None) -> DemoSummary:
     # One transaction for the whole load: one commit instead of one per station and per case
     # step (the services' own atomic blocks become savepoints); work scheduled on commit
     # (index refreshes) runs once, at the end.
-    with transaction.atomic():
+    # Audit rows are collected and written in bulk at the end (core.audit.audit_batch: the
+    # same rows with their own times), and the SQL is not copied into connection.queries
+    # (with DEBUG on, every statement was formatted and kept: SQLite re-queries each
+    # statement's parameters for that).
+    with override_settings(DEBUG=False), transaction.atomic(), audit_batch():
         admin = _demo_admin()
         loaded = {config.label: loader(admin=admin, stdout=stdout) for config, loader in demo_loaders()}
     summary = loaded.get(DemoConfig.label) or DemoSummary()
