@@ -174,9 +174,10 @@
         var row = el("li", "s-" + s.state);
         row.appendChild(el("div", null, s.responder.name + " · " + s.state_label));
         var marks = el("div", "marks");
-        marks.appendChild(mark(t("acked"), s.notified_at, s.acknowledged_at));
-        marks.appendChild(mark(t("enroute"), s.notified_at, s.en_route_at));
-        marks.appendChild(mark(t("arrived"), s.notified_at, s.arrived_at));
+        [["acked", s.acknowledged_at], ["enroute", s.en_route_at], ["arrived", s.arrived_at]].forEach(function (m) {
+          marks.appendChild(mark(t(m[0]), s.notified_at, m[1]));
+          marks.appendChild(document.createTextNode(" "));
+        });
         row.appendChild(marks);
         ul.appendChild(row);
       });
