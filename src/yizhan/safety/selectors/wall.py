@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, Max, Min, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
 from yizhan.core import permissions
@@ -282,8 +282,9 @@ class WallFeed:
     responders), and every ``counts_every`` seconds the header counts (sent when they
     changed)."""
 
-    def __init__(self, *, user, since: datetime | None = None, counts_every: float = 5.0):
+    def __init__(self, *, user, since: datetime | None = None, counts_every: float = 5.0, lang: str | None = None):
         self.user = user
+        self.lang = lang  # the labels' language: the stream's request's, whatever thread polls
         self.cursor = since or timezone.now()
         self.seen: dict[tuple[str, int], datetime] = {}
         self.counts_every = counts_every
@@ -301,6 +302,12 @@ class WallFeed:
         return out
 
     def poll(self) -> list[bytes]:
+        if self.lang:
+            with translation.override(self.lang):
+                return self._poll()
+        return self._poll()
+
+    def _poll(self) -> list[bytes]:
         user, low = self.user, self.cursor - FEED_LAG
         frames: list[bytes] = []
         latest = last_change()

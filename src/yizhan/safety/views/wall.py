@@ -23,7 +23,7 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
 from yizhan.core import maps, pages, permissions
@@ -155,7 +155,7 @@ async def stream(request):
     if not await sync_to_async(permissions.has_perm_anywhere)(user, WALL_PERM):
         return _refused(403)
     _no_gzip(request)
-    feed = selectors.WallFeed(user=user, since=_since(request))
+    feed = selectors.WallFeed(user=user, since=_since(request), lang=translation.get_language())
     return _stream_response(_events(feed, stream_seconds()))
 
 
@@ -166,5 +166,5 @@ def _stream_wsgi(request):
     if not permissions.has_perm_anywhere(user, WALL_PERM):
         return _refused(403)
     _no_gzip(request)
-    feed = selectors.WallFeed(user=user, since=_since(request))
+    feed = selectors.WallFeed(user=user, since=_since(request), lang=translation.get_language())
     return _stream_response(_events_sync(feed, stream_seconds()))
