@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import io
 import random
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from unittest import mock
@@ -45,7 +45,7 @@ from yizhan.core.tz import SHANGHAI as SH
 from yizhan.demo.services import DEMO_WORKER_PHONE, _staff
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports import calendar as cal
-from yizhan.reports import services
+from yizhan.reports import routing, services
 from yizhan.reports.choices import CaseState
 from yizhan.reports.models import Case, CasePhoto, GridDuty
 from yizhan.reports.services import case_clocks_check, case_photo_approve
@@ -666,8 +666,11 @@ def reports_demo_load(*, admin, now: datetime | None = None, stdout=None) -> Dem
     now = now or timezone.now()
     summary = DemoReportsSummary()
     clock = _DemoClock()
-    with _demo_time(clock), transaction.atomic():
+    with _demo_time(clock), transaction.atomic(), ExitStack() as stack:
         places = _setup(admin=admin, summary=summary)
+        # The walk changes no department, duty roster, category or grant: the routing
+        # index's stamp need not be asked again before every dispatch (core.process_cache).
+        stack.enter_context(routing._index.holding())
         builders = [("XN-XA", XIANAN, xianan_plans), ("NT-CC", LANGSHAN, langshan_plans),
                     ("SZ-GX", SCIENCE_CITY, science_city_plans)]
         for district_code, area_code, build in builders:
