@@ -154,7 +154,10 @@ class Gb26875Listener:
         if self._conns:
             await asyncio.gather(*self._conns, return_exceptions=True)
         if self._queue is not None:
-            await self._queue.join()
+            try:  # let the batch in flight finish (its frames are taken; confirms go nowhere)
+                await asyncio.wait_for(self._queue.join(), 30)
+            except TimeoutError:
+                log.warning("gb26875: a pipeline batch did not finish within 30 s of stopping")
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
