@@ -114,19 +114,23 @@ class Candidate:
 
 
 def nearest_responders(*, lat: float, lng: float, limit: int, exclude=()) -> list[Candidate]:
-    """The ``limit`` on-duty responders (not centre staff) nearest by travel time."""
+    """The ``limit`` on-duty responders (not centre staff) nearest by travel time. Reads
+    three columns of the on-duty rows in the box around the place, ranks them in Python,
+    then loads only the chosen ones (a few ms for hundreds on duty)."""
     qs = (Responder.objects.filter(on_duty=True, user__is_active=True, lat__isnull=False, lng__isnull=False,
                                    **_bbox(lat, lng, SEARCH_RADIUS_M))
-          .exclude(kind=ResponderKind.CENTRE).select_related("user"))
+          .exclude(kind=ResponderKind.CENTRE))
     if exclude:
         qs = qs.exclude(pk__in=list(exclude))
-    out = []
-    for r in qs:
-        d, s = travel_estimate(r.lat, r.lng, lat, lng)
+    ranked = []
+    for pk, r_lat, r_lng in qs.values_list("pk", "lat", "lng"):
+        d, s = travel_estimate(r_lat, r_lng, lat, lng)
         if d <= SEARCH_RADIUS_M:
-            out.append(Candidate(r, d, s))
-    out.sort(key=lambda c: (c.seconds, c.responder.pk))
-    return out[:limit]
+            ranked.append((s, pk, d))
+    ranked.sort()
+    ranked = ranked[:limit]
+    rows = Responder.objects.select_related("user").in_bulk([pk for _, pk, _ in ranked])
+    return [Candidate(rows[pk], d, s) for s, pk, d in ranked if pk in rows]
 
 
 # ---- who else is told -----------------------------------------------------------------------
