@@ -45,7 +45,9 @@ def audit_batch():
     written with one ``bulk_create`` when it ends — the same rows, in the same order, each
     with the time it was recorded (``at``). Use it inside the transaction (so the rows
     commit or roll back with the changes); a collected row has no id until the block
-    ends, and nothing is written if the block raises. Nested blocks join the outer one."""
+    ends, and nothing is written if the block raises. Nested blocks join the outer one.
+    A savepoint rolled back inside the block does not take back the rows collected in it:
+    run such a part under ``audit_unbatched()``."""
     if getattr(_batch, "rows", None) is not None:
         yield
         return
@@ -94,4 +96,16 @@ def audit_entry(
     )
 
 
-__all__ = ["audit_record", "audit_entry", "audit_batch", "AuditAction"]
+@contextmanager
+def audit_unbatched():
+    """Inside ``audit_batch()``: write audit rows at once again for this block (a part
+    the caller may roll back to a savepoint)."""
+    rows = getattr(_batch, "rows", None)
+    _batch.rows = None
+    try:
+        yield
+    finally:
+        _batch.rows = rows
+
+
+__all__ = ["audit_record", "audit_entry", "audit_batch", "audit_unbatched", "AuditAction"]

@@ -23,7 +23,7 @@ from django.test.utils import override_settings
 from yizhan.accounts.choices import Role, Trade
 from yizhan.accounts.models import RoleGrant, User, WorkerProfile
 from yizhan.core import geo
-from yizhan.core.audit import audit_batch
+from yizhan.core.audit import audit_batch, audit_unbatched
 from yizhan.core.manifest import demo_loaders
 from yizhan.demo.apps import DemoConfig
 from yizhan.jurisdictions.choices import Level
@@ -232,7 +232,7 @@ def demo_district_load(*, admin: User, stdout=None) -> DemoSummary:
     # 1. Jurisdictions with boundaries, from the GeoJSON file (upsert by code).
     # An import that changes nothing still writes its audit row; on a second run that row is
     # rolled back with its savepoint, so loading twice changes nothing.
-    with transaction.atomic():
+    with transaction.atomic(), audit_unbatched():
         saved = transaction.savepoint()
         summary.jurisdictions = jurisdictions_import_geojson(
             actor=None, content=(DATA_DIR / "jurisdictions.geojson").read_bytes()
