@@ -7,9 +7,9 @@
   again (its persistent session, a stable client id) to the restarted process; the
   pipeline's dedupe key (device + seq) makes a second delivery a duplicate, not a second
   alarm.
-* MQTT 5 first (its Receive Maximum lets the broker keep up to ``RECEIVE_MAXIMUM``
-  messages in flight to us; Mosquitto holds an MQTT 3.1.1 client to 20), MQTT 3.1.1 when
-  the broker refuses 5 (amqtt).
+* MQTT 5 when the broker takes it (its Receive Maximum lets the broker keep up to
+  ``RECEIVE_MAXIMUM`` messages in flight to us; Mosquitto holds an MQTT 3.1.1 client to
+  20), MQTT 3.1.1 when it refuses 5 (amqtt): a bare CONNECT probes first.
 * A bad message (not JSON, wrong shape, impossible value, unknown device) is refused
   through ``pipeline.reject`` and acknowledged; it never stops the loop. When the pipeline
   itself fails (database gone), the batch is kept, unacknowledged, and tried again with
@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
+import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +49,44 @@ KEEPALIVE = 30
 EXCERPT = 200  # bytes of a refused payload kept for admins
 RETRY_MIN, RETRY_MAX = 0.5, 30.0  # back-off when the pipeline fails (database unreachable)
 FLUSH_EVERY = 1.0  # seconds between pipeline.flush() calls (batched liveness)
+
+
+def _utf8(text: str) -> bytes:
+    data = text.encode()
+    return len(data).to_bytes(2, "big") + data
+
+
+def _remaining_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def probe_protocol(settings: MqttSettings, timeout: float = 3.0) -> int | None:
+    """``MQTTv5`` when the broker accepts an MQTT 5 CONNECT, ``MQTTv311`` when it refuses
+    (amqtt answers "unsupported protocol version"; given a CONNECT with properties it
+    answers nothing at all, hence this bare probe), None when it cannot be reached."""
+    flags = 0x02 | (0x80 if settings.username else 0) | (0x40 if settings.password else 0)
+    body = _utf8("MQTT") + bytes([5, flags]) + (10).to_bytes(2, "big") + b"\x00"
+    body += _utf8(f"yizhan-probe-{uuid.uuid4().hex[:12]}")
+    if settings.username:
+        body += _utf8(settings.username)
+    if settings.password:
+        body += _utf8(settings.password)
+    try:
+        with socket.create_connection((settings.host, settings.port), timeout=timeout) as raw:
+            sock = ssl.create_default_context().wrap_socket(raw, server_hostname=settings.host) if settings.tls else raw
+            sock.sendall(b"\x10" + _remaining_length(len(body)) + body)
+            answer = sock.recv(4)
+            if len(answer) >= 4 and answer[0] == 0x20 and answer[3] == 0:
+                sock.sendall(b"\xe0\x00")  # DISCONNECT
+                return mqtt.MQTTv5
+            return mqtt.MQTTv311
+    except OSError:
+        return None
 
 
 @dataclass
@@ -212,6 +253,15 @@ class Consumer:
         retry = RETRY_MIN
         last_flush = time.monotonic()
         while not self._stop.is_set():
+            probed = probe_protocol(self.settings)
+            if probed is None:
+                log.warning("MQTT broker %s:%s not answering; trying again in %.0f s",
+                            self.settings.host, self.settings.port, retry)
+                self._stop.wait(retry)
+                retry = min(RETRY_MAX, retry * 2)
+                continue
+            retry = RETRY_MIN
+            self._protocol = probed
             client = self._client = self._make_client()
             protocol = self._protocol
             client.connect_async(self.settings.host, self.settings.port, keepalive=KEEPALIVE,
