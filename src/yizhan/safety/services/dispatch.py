@@ -273,8 +273,10 @@ def dispatch_start(*, alarm) -> Dispatch | None:
     with transaction.atomic():
         try:
             with transaction.atomic():
+                # t0: when our server had the alarm (a device's own clock may be off), else its start
+                t0 = alarm.received_at or alarm.started_at or now
                 dispatch = Dispatch.objects.create(alarm=alarm, jurisdiction_id=alarm.jurisdiction_id,
-                                                   created_at_alarm=alarm.started_at or now, notified_at=now, wave=1)
+                                                   created_at_alarm=t0, notified_at=now, wave=1)
         except IntegrityError:  # another process started it a moment ago
             return Dispatch.objects.get(alarm_id=alarm.pk)
         place = alarm.device.place

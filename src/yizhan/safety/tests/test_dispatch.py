@@ -334,3 +334,23 @@ def test_duty_officer_stands_the_dispatch_down(world):
     assert d.state == DispatchState.RESOLVED and d.outcome == "false_alarm" and d.outcome_note == "电话核实为做饭油烟"
     assert set(Assignment.objects.filter(dispatch=d).values_list("state", flat=True)) == {AssignmentState.STOOD_DOWN}
     assert svc.dispatch_escalate_due(now=d.notified_at + timedelta(seconds=600)) == 0
+
+
+def test_alarm_trigger_starts_the_dispatch_after_its_commit(world):
+    from django.utils import timezone
+
+    from yizhan.safety.services.alarms import alarm_trigger
+
+    st = world
+    received = timezone.now()
+    device_clock = received + timedelta(minutes=3)  # a device whose clock runs fast
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        alarm, created = alarm_trigger(device=st.gas, kind=AlarmKind.GAS, severity="critical",
+                                       details={"lel": 30}, channel="mqtt", received_at=received, at=device_clock)
+    assert created
+    d = Dispatch.objects.get(alarm=alarm)
+    assert d.created_at_alarm == received  # t0 is the server's, not the device's clock
+    assert Assignment.objects.filter(dispatch=d).count() == 3
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        alarm_trigger(device=st.gas, kind=AlarmKind.GAS, severity="critical", channel="mqtt")  # re-trigger
+    assert Dispatch.objects.filter(alarm=alarm).count() == 1
