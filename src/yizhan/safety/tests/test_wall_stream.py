@@ -234,3 +234,29 @@ def test_stream_under_wsgi_too(safety_tree, client, short_streams):
     assert resp.status_code == 200 and resp["Content-Type"].startswith("text/event-stream")
     text = b"".join(resp.streaming_content).decode()
     assert [e["data"]["id"] for e in events_of(text, "alarm")] == [fire.pk]
+
+
+def test_each_poll_gives_the_connection_back(safety_tree):
+    """An open wall holds no database connection between polls (on PostgreSQL they come
+    from a pool of ``YIZHAN_DB_POOL_MAX``; ten walls holding one each emptied it).
+    Polled from another thread, outside any transaction, as uvicorn runs it."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite":  # the in-memory test database ignores close(); PostgreSQL pools
+        pytest.skip("what is given back is a pooled PostgreSQL connection")
+    feed = WallFeed(user=safety_tree.duty_officer)
+    seen = {}
+
+    def run():
+        try:
+            seen["frames"] = wall_views.poll_and_release(feed)
+            seen["held"] = connection.connection is not None
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(30)
+    assert "frames" in seen and seen["held"] is False

@@ -4,10 +4,10 @@
 
 The stream is an async view over an async generator: under uvicorn (``yizhan web``) an
 open wall holds no worker thread while it waits; each poll of the change feed
-(``selectors.wall.WallFeed``) runs in the request's own sync thread (one database
-connection per open wall, closed when the stream ends). Each stream lives at most
-``YIZHAN_WALL_STREAM_SECONDS`` (300 s) and then ends; the browser's EventSource
-reconnects at once with ``Last-Event-ID`` and resumes from there. Under a WSGI server
+(``selectors.wall.WallFeed``) runs in the request's own sync thread and gives its
+database connection back afterwards, so open walls hold no connection between polls.
+Each stream lives at most ``YIZHAN_WALL_STREAM_SECONDS`` (300 s) and then ends; the
+browser's EventSource reconnects at once with ``Last-Event-ID`` and resumes from there. Under a WSGI server
 (``runserver``) the same feed is served by a plain generator.
 """
 
@@ -19,6 +19,7 @@ import time
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -106,14 +107,25 @@ def _stream_response(content) -> StreamingHttpResponse:
     return resp
 
 
+def poll_and_release(feed: selectors.WallFeed) -> list[bytes]:
+    """One poll, then the database connection goes back (to the pool on PostgreSQL):
+    an open wall must not hold one of ``YIZHAN_DB_POOL_MAX`` connections for its whole
+    life. Inside a transaction (a test's) there is nothing to give back."""
+    try:
+        return feed.poll()
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 async def _events(feed: selectors.WallFeed, seconds: float):
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     last = loop.time()
     yield f"retry: {RETRY_MS}\n: wall stream\n\n".encode()
-    poll = sync_to_async(feed.poll, thread_sensitive=True)
+    poll = sync_to_async(poll_and_release, thread_sensitive=True)
     while loop.time() < end:
-        frames = await poll()
+        frames = await poll(feed)
         if frames:
             yield b"".join(frames)
             last = loop.time()
@@ -128,7 +140,7 @@ def _events_sync(feed: selectors.WallFeed, seconds: float):
     last = time.monotonic()
     yield f"retry: {RETRY_MS}\n: wall stream\n\n".encode()
     while time.monotonic() < end:
-        frames = feed.poll()
+        frames = poll_and_release(feed)
         if frames:
             yield b"".join(frames)
             last = time.monotonic()
