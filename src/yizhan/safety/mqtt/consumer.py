@@ -115,8 +115,9 @@ class Consumer:
     in a background thread (tests, benchmarks)."""
 
     def __init__(self, *, settings: MqttSettings, pipeline, instance: int | None = None,
-                 on_batch: Callable[[list, list], None] | None = None):
+                 on_batch: Callable[[list, list], None] | None = None, flush_every: float | None = FLUSH_EVERY):
         self.settings = settings
+        self.flush_every = flush_every  # None: the pipeline flushes itself (IngestPipeline.start())
         self.pipeline = pipeline
         self.client_id = settings.client_id if instance is None else f"{settings.client_id}-{instance}"
         self.on_batch = on_batch
@@ -287,11 +288,12 @@ class Consumer:
                         self.stats.received += len(batch)
                         self.stats.batches += 1
                         batch = []
-                    if time.monotonic() - last_flush >= FLUSH_EVERY:
+                    if self.flush_every is not None and time.monotonic() - last_flush >= self.flush_every:
                         self._flush()
                         last_flush = time.monotonic()
             finally:
-                self._flush()
+                if self.flush_every is not None:
+                    self._flush()
                 client.disconnect()
                 client.loop_stop()
             # a protocol change: drop what the old client queued (never acknowledged: the broker resends)

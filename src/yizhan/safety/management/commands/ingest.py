@@ -27,9 +27,14 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        consumer = Consumer(settings=settings, pipeline=default_pipeline(), instance=options["instance"])
+        pipeline = default_pipeline()
+        pipeline.start(interval=1.0)  # batched liveness written every second, beside the consumer
+        consumer = Consumer(settings=settings, pipeline=pipeline, instance=options["instance"], flush_every=None)
         self.stdout.write(f"ingest: {settings.host}:{settings.port} {settings.subscription} as {consumer.client_id}")
         self.stdout.flush()
-        stats = consumer.run(stop)
+        try:
+            stats = consumer.run(stop)
+        finally:
+            pipeline.stop()  # the last liveness batch
         self.stdout.write(f"ingest stopped: {stats.received} received, {stats.rejected} refused, "
                           f"{stats.batches} batches")
