@@ -165,33 +165,58 @@ def alarm_clear_open(*, device_id: int, kind: str, note: str = "") -> Alarm | No
 
 
 def alarms_raise_offline(devices, *, at: datetime) -> int:
-    """Bulk OFFLINE alarms for devices the sweep just marked offline (``devices``: rows
-    with id, place_id, jurisdiction_id, jurisdiction path as ``jurisdiction__path``); a
-    device that already has an open one is skipped by the unique constraint. A few
-    statements per batch, whatever its size."""
-    devices = list(devices)
-    if not devices:
+    """Bulk OFFLINE alarms for devices the sweep just marked offline (``devices``: dicts
+    with at least ``id``); a device that already has an open one is skipped by the unique
+    constraint. Three statements per batch whatever its size (INSERT ... SELECT from the
+    devices, the timeline rows likewise, one audit row per community): a broker outage
+    takes thousands offline in the same second."""
+    ids = [d["id"] if isinstance(d, dict) else int(d) for d in devices]
+    if not ids:
         return 0
     severity = Severity.MINOR
-    rows = [Alarm(device_id=d["id"], place_id=d["place_id"], jurisdiction_id=d["jurisdiction_id"],
-                  kind=AlarmKind.OFFLINE, severity=severity, rank=alarm_rank(AlarmKind.OFFLINE, severity),
-                  state=AlarmState.ACTIVE, open=True, started_at=at, last_triggered_at=at,
-                  channel="", details={"last_seen_at": d["last_seen_at"].isoformat() if d["last_seen_at"] else None,
-                                       "heartbeat_interval": d["heartbeat_interval"]})
-            for d in devices]
-    with transaction.atomic():
-        Alarm.objects.bulk_create(rows, ignore_conflicts=True)
-        created = list(Alarm.objects.filter(device_id__in=[d["id"] for d in devices], kind=AlarmKind.OFFLINE,
-                                            open=True, started_at=at).values_list("id", "device_id",
-                                                                                  "jurisdiction__path"))
-        AlarmEvent.objects.bulk_create([AlarmEvent(alarm_id=a, action=AlarmAction.RAISE, to_state=AlarmState.ACTIVE,
-                                                   data={"offline": True}, at=at) for a, _d, _p in created])
-        AuditLog.objects.bulk_create([
-            audit_entry(actor=None, action=AuditAction.CREATE, object_type="safety.alarm", object_id=a,
-                        summary="safety.alarm raise: offline", changes={"action": "raise", "kind": "offline",
-                                                                        "device": d},
-                        jurisdiction_path=p) for a, d, p in created])
+    q = connection.ops.quote_name
+    ts = connection.ops.adapt_datetimefield_value(at)
+    marks = ", ".join(["%s"] * len(ids))
+    if connection.vendor == "postgresql":
+        details = "jsonb_build_object('last_seen_at', d.last_seen_at, 'heartbeat_interval', d.heartbeat_interval)"
+    else:
+        details = "json_object('last_seen_at', d.last_seen_at, 'heartbeat_interval', d.heartbeat_interval)"
+    cols = ["created_at", "updated_at", "device_id", "place_id", "jurisdiction_id", "kind", "severity", "rank",
+            "state", "open", "started_at", "last_triggered_at", "trigger_count", "clear_note", "channel", "details"]
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {q(Alarm._meta.db_table)} ({', '.join(q(c) for c in cols)}) "
+            f"SELECT %s, %s, d.id, d.place_id, d.jurisdiction_id, %s, %s, %s, %s, %s, %s, %s, 1, '', '', {details} "
+            f"FROM {q(Device._meta.db_table)} d WHERE d.id IN ({marks}) ON CONFLICT DO NOTHING",
+            [ts, ts, AlarmKind.OFFLINE, severity, alarm_rank(AlarmKind.OFFLINE, severity), AlarmState.ACTIVE, True,
+             ts, ts, *ids])
+        created = list(Alarm.objects.filter(device_id__in=ids, kind=AlarmKind.OFFLINE, open=True, started_at=at)
+                       .values_list("id", "device_id", "jurisdiction__path"))
+        if not created:
+            return 0
+        ecols = ["alarm_id", "action", "from_state", "to_state", "note", "data", "at"]
+        amarks = ", ".join(["%s"] * len(created))
+        cur.execute(
+            f"INSERT INTO {q(AlarmEvent._meta.db_table)} ({', '.join(q(c) for c in ecols)}) "
+            f"SELECT a.id, %s, '', %s, '', %s, %s FROM {q(Alarm._meta.db_table)} a WHERE a.id IN ({amarks})",
+            [AlarmAction.RAISE, AlarmState.ACTIVE, '{"offline": true}', ts, *[c[0] for c in created]])
+        _audit_batch(created, action=AuditAction.CREATE, summary=f"safety.alarm raise offline: {len(created)} devices",
+                     changes={"action": "raise", "kind": "offline"})
     return len(created)
+
+
+def _audit_batch(rows, *, action: str, summary: str, changes: dict) -> None:
+    """One audit row per community for a bulk system change (the alarms' own timeline rows
+    hold each one): ``rows`` are (alarm id, device id, jurisdiction path, ...)."""
+    by_path: dict[str, list] = {}
+    for a, d, p, *_rest in rows:
+        by_path.setdefault(p, []).append((a, d))
+    AuditLog.objects.bulk_create([
+        audit_entry(actor=None, action=action, object_type="safety.alarm", object_id="",
+                    summary=summary, jurisdiction_path=path,
+                    changes={**changes, "count": len(items), "alarms": [a for a, _d in items[:500]],
+                             "devices": [d for _a, d in items[:500]]})
+        for path, items in by_path.items()])
 
 
 def alarms_clear_offline(device_ids, *, at: datetime) -> int:
@@ -215,11 +240,9 @@ def alarms_clear_offline(device_ids, *, at: datetime) -> int:
         AlarmEvent.objects.bulk_create([AlarmEvent(alarm_id=a, action=AlarmAction.CLEAR, from_state=state,
                                                    to_state=AlarmState.CLEARED, note=note, at=at)
                                         for a, state, _d, _p in rows])
-        AuditLog.objects.bulk_create([
-            audit_entry(actor=None, action=AuditAction.UPDATE, object_type="safety.alarm", object_id=a,
-                        summary=f"safety.alarm clear: {state} -> cleared",
-                        changes={"action": "clear", "state": [state, "cleared"], "device": d}, jurisdiction_path=p)
-            for a, state, d, p in rows])
+        _audit_batch([(a, d, p) for a, _state, d, p in rows], action=AuditAction.UPDATE,
+                     summary=f"safety.alarm clear offline (back online): {len(rows)} devices",
+                     changes={"action": "clear", "kind": "offline", "state": "cleared"})
     return len(rows)
 
 

@@ -237,7 +237,8 @@ def test_offline_bulk_raise_and_clear(safety_tree):
     cleared = Alarm.objects.get(device=st.smoke, kind=AlarmKind.OFFLINE)
     assert (cleared.state, cleared.open) == (AlarmState.CLEARED, False)
     assert list(cleared.events.values_list("action", flat=True)) == ["raise", "clear"]
-    assert AuditLog.objects.filter(object_type="safety.alarm", summary__contains="clear").count() == 1
+    audit = AuditLog.objects.get(object_type="safety.alarm", summary__contains="clear offline")
+    assert audit.changes["devices"] == [st.smoke.pk] and audit.jurisdiction_path == st.tree.community.path
 
 
 # ---- selectors ------------------------------------------------------------------------------
