@@ -21,6 +21,17 @@ def _no_outgoing_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _memoized_index_builds():
+    """Indexes rebuilt from the same shapes test after test are built once per process
+    (see core.testing.memo: the locate index of the test tree costs ~3.5 s of CPU)."""
+    from yizhan.core.testing import memo
+
+    installed = memo.install()
+    yield
+    memo.uninstall(installed)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """In-process indexes and outboxes must not leak between tests (each test's
