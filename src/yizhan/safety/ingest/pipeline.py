@@ -71,7 +71,7 @@ CHUNK = 500  # ids per UPDATE ... WHERE id IN (...)
 VALUES_WRITE_SECONDS = 300  # last_values written at most this often per device
 RETRIGGER_QUIET_SECONDS = 60  # low-urgency alarms (battery, fault, tamper) re-written at most this often
 REJECT_ROWS_PER_SECOND = 200
-RECENT_KEYS = 8  # dedupe keys remembered per device in this process
+RECENT_KEYS = 4  # dedupe keys remembered per device in this process
 OPEN_ALARMS_REFRESH_SECONDS = 30.0
 SWEEP_BATCH = 2000
 
@@ -142,7 +142,7 @@ class IngestPipeline:
         self._wheel: dict[int, set[int]] = {}
         self._due: dict[int, int] = {}
         self._ticked_to: int | None = None
-        self._recent: dict[int, deque] = {}
+        self._recent: dict[int, tuple] = {}
         self._open: set[tuple[int, str]] | None = None
         self._open_loaded = 0.0
         self._quiet: dict[tuple[int, str], float] = {}
@@ -448,20 +448,19 @@ class IngestPipeline:
     # ---- in-process state ------------------------------------------------------------
 
     def _seen_key(self, device_id: int, key: str) -> bool:
+        """Seen lately in this process? (a tuple per device: small at a million devices)"""
         with self._lock:
-            recent = self._recent.get(device_id)
-            if recent is None:
-                recent = self._recent[device_id] = deque(maxlen=RECENT_KEYS)
-            elif key in recent:
+            recent = self._recent.get(device_id, ())
+            if key in recent:
                 return True
-            recent.append(key)
+            self._recent[device_id] = (key, *recent[:RECENT_KEYS - 1])
             return False
 
     def _forget_key(self, device_id: int, key: str) -> None:
         with self._lock:
-            recent = self._recent.get(device_id)
-            if recent is not None and key in recent:
-                recent.remove(key)
+            recent = self._recent.get(device_id, ())
+            if key in recent:
+                self._recent[device_id] = tuple(k for k in recent if k != key)
 
     def _alive(self, device: DeviceFacts, msg: SensorMessage) -> None:
         sec = _second(msg.received_at)

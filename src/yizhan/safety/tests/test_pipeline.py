@@ -419,3 +419,41 @@ def test_heartbeat_rate(pipe, safety_tree):
 
 def test_default_pipeline_is_one_per_process(db):
     assert default_pipeline() is default_pipeline()
+
+
+def test_timing_wheel_scales_without_scanning():
+    """100,000 devices in the wheel: seeing one again moves one entry; a tick visits only
+    the seconds that passed and hands only the due devices to the database check."""
+    from yizhan.safety.ingest.device_cache import DeviceFacts
+
+    clock = Clock()
+    p = IngestPipeline(now=clock)
+    facts = [DeviceFacts(i, f"D{i}", "smoke", 1, 1, "", 30 + i % 60, "online", None, None, None, None, None, None,
+                         None) for i in range(100_000)]
+    hb = SensorMessage(channel="mqtt", device_code="x", dedupe_key="", seq=None, ts=None, battery=None,
+                       event="heartbeat", values={}, received_at=T0)
+    started = time.perf_counter()
+    for f in facts:
+        p._alive(f, hb)
+    assert time.perf_counter() - started < 5
+    assert len(p._due) == 100_000 and len(p._wheel) == 60
+    later = SensorMessage(channel="mqtt", device_code="x", dedupe_key="", seq=None, ts=None, battery=None,
+                          event="heartbeat", values={}, received_at=T0 + timedelta(seconds=30))
+    p._alive(facts[0], later)  # device 0 (interval 30) seen again: due 70 s after T0
+    p._seen.clear()
+    handed = []
+
+    def sweep(*, now, ids):
+        handed[-1].update(ids)
+        return 0
+
+    with mock.patch("yizhan.safety.ingest.pipeline.offline_sweep", side_effect=sweep):
+        handed.append(set())
+        clock.tick(41)  # 30 s + 10 s grace passed for the devices with interval 30 (not device 0)
+        p._tick()
+        handed.append(set())
+        clock.tick(30)
+        p._tick()
+    assert handed[0] == {i for i in range(100_000) if i % 60 == 0} - {0}
+    assert handed[1] == {0} | {i for i in range(100_000) if 1 <= i % 60 <= 30}
+    assert len(p._due) == 100_000 - len(handed[0]) - len(handed[1])
