@@ -14,6 +14,8 @@ from ninja.responses import Status
 
 from yizhan.accounts import selectors, services
 from yizhan.accounts.choices import Role, Trade
+from yizhan.accounts.errors import PersonNotFound
+from yizhan.accounts.models import User
 from yizhan.accounts.schemas import (
     MeOut,
     MePatchIn,
@@ -185,12 +187,10 @@ def staff_create(request, payload: StaffCreateIn):
 
 @router.post("/staff/{user_id}/roles", response={201: StaffOut}, summary="Grant a role")
 def staff_role_grant(request, user_id: int, payload: RoleGrantIn):
-    from yizhan.accounts.models import User
 
     node = _node(payload.jurisdiction)
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
-        from yizhan.accounts.errors import PersonNotFound
 
         raise PersonNotFound()
     services.role_grant(actor=request.auth, user=user, role=payload.role, jurisdiction=node)
@@ -199,8 +199,6 @@ def staff_role_grant(request, user_id: int, payload: RoleGrantIn):
 
 @router.delete("/staff/{user_id}/roles", response={204: None}, summary="Revoke a role")
 def staff_role_revoke(request, user_id: int, role: str, jurisdiction: str):
-    from yizhan.accounts.errors import PersonNotFound
-    from yizhan.accounts.models import User
 
     node = _node(jurisdiction)
     user = User.objects.filter(pk=user_id).first()

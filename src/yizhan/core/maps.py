@@ -9,10 +9,14 @@ all build their map configuration from :func:`map_config` / :func:`tile_settings
 from __future__ import annotations
 
 import threading
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.db.models import Count, Max
 from django.urls import reverse
+from shapely.geometry import mapping, shape
 
+from yizhan.core.geo import point_in_geometry, wgs84_to_gcj02
 from yizhan.core.permissions import jurisdiction_model
 
 # Chinese base maps (AutoNavi/Amap, Tencent) are drawn in GCJ-02; guessed from the URL
@@ -52,7 +56,6 @@ def default_place() -> dict:
     """Where a map opens and which stations a worker sees before (or without) a location:
     the centre of the district that holds ``YIZHAN_DEFAULT_CENTER`` (the district running
     the site), else of the first district, else that point itself."""
-    from yizhan.core.geo import point_in_geometry
 
     Jurisdiction = jurisdiction_model()  # core names no app
     lat, lng = settings.YIZHAN_DEFAULT_CENTER
@@ -96,7 +99,6 @@ def _round(coords):
 
 def _simplified(geometry: dict) -> dict | None:
     try:
-        from shapely.geometry import mapping, shape
 
         geom = shape(geometry).simplify(OUTLINE_TOLERANCE_DEG, preserve_topology=True)
         if geom.is_empty:
@@ -111,7 +113,6 @@ def outline() -> dict:
     """A GeoJSON FeatureCollection of the district, street and community boundaries
     (simplified, 5 decimals) with ``name``, ``name_en``, ``level`` and the label point.
     Rebuilt when a jurisdiction changes."""
-    from django.db.models import Count, Max
 
     Jurisdiction = jurisdiction_model()  # core names no app
 
@@ -152,9 +153,7 @@ def navigation_links(*, lat: float, lng: float, name: str, address: str = "") ->
     AutoNavi (Amap) and Apple Maps in China take GCJ-02, so the point is converted; Baidu
     is told the coordinates are WGS-84 (``coord_type=wgs84``) and converts itself; a
     ``geo:`` URI (RFC 5870) is WGS-84 by definition and lets Android pick any map app."""
-    from urllib.parse import quote, urlencode
 
-    from yizhan.core.geo import wgs84_to_gcj02
 
     glat, glng = wgs84_to_gcj02(lat, lng)
     label = name.replace(",", " ").replace("(", " ").replace(")", " ").strip()

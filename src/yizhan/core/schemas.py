@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from ninja import Schema
+from ninja import Query, Schema
 from pydantic import AfterValidator, Field
+
+from yizhan.core.tz import SHANGHAI
 
 # A database id sent by a client: 1 to the largest 64-bit integer (a larger one is a 400,
 # not an overflow in the database driver).
@@ -13,7 +15,6 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def _to_utc(value: datetime) -> datetime:
-    from yizhan.core.tz import SHANGHAI
 
     if value.tzinfo is None:  # a wall-clock time in China
         value = value.replace(tzinfo=SHANGHAI)
@@ -78,14 +79,12 @@ MAX_OFFSET = 1_000_000  # far inside a 64-bit integer: offset 2**63 is a 400, no
 
 def LimitQuery(default: int = 50, *, maximum: int = MAX_PAGE):  # noqa: N802 (used like Query)
     """``limit: int = LimitQuery(100)`` — at least 1, at most ``maximum`` (≤ MAX_PAGE); else 400."""
-    from ninja import Query
 
     return Query(default, ge=1, le=min(maximum, MAX_PAGE), description=f"Page size, 1–{min(maximum, MAX_PAGE)}")
 
 
 def OffsetQuery():  # noqa: N802
     """``offset: int = OffsetQuery()`` — 0 to MAX_OFFSET; else 400."""
-    from ninja import Query
 
     return Query(0, ge=0, le=MAX_OFFSET, description=f"Items to skip, 0–{MAX_OFFSET}")
 

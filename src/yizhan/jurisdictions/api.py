@@ -7,7 +7,7 @@ from ninja import File, Router
 from ninja.files import UploadedFile
 
 from yizhan.core.api_auth import optional_user
-from yizhan.core.permissions import has_perm_anywhere
+from yizhan.core.permissions import has_perm_anywhere, require
 from yizhan.jurisdictions import selectors, services
 from yizhan.jurisdictions.schemas import ImportOut, JurisdictionListOut, LocateOut
 
@@ -59,7 +59,6 @@ def jurisdiction_locate(request, lat: float | None = None, lng: float | None = N
 
 @router.post("/import", response=ImportOut, summary="Import a GeoJSON FeatureCollection (all-or-nothing)")
 def jurisdiction_import(request, file: UploadedFile = File(...)):  # noqa: B008 (ninja idiom)
-    from yizhan.core.permissions import require
 
     if not request.auth.is_superuser:
         require(request.auth, "jurisdictions.manage")

@@ -14,6 +14,7 @@ from ninja.responses import Status
 from yizhan.core.api_auth import api_auth
 from yizhan.core.errors import NotAuthenticated
 from yizhan.core.schemas import LimitQuery, OffsetQuery, page
+from yizhan.jurisdictions.selectors import jurisdiction_get
 from yizhan.needs import schemas as S
 from yizhan.needs import selectors, services
 from yizhan.needs.choices import SuggestionCategory
@@ -49,7 +50,6 @@ def categories(request: HttpRequest):
 @router.get("/figures", auth=None, response=S.FiguresWithRowsOut,
             summary="Collected / solved / in progress / overdue needs, suggestions and wishes (public)")
 def figures(request: HttpRequest, jurisdiction: str = "", since: date | None = None, until: date | None = None):
-    from yizhan.jurisdictions.selectors import jurisdiction_get
 
     node = jurisdiction_get(code=jurisdiction) if jurisdiction else None
     fig = selectors.needs_figures(jurisdiction=node, since=since, until=until)

@@ -11,24 +11,50 @@ themselves. Static paths (public, mine, bulk-dispatch) come before ``/{number}``
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
 from ninja import Query, Router
 from ninja.responses import Status
 from pydantic import ValidationError as PydanticValidationError
 
+from yizhan.accounts.models import User
 from yizhan.core import permissions
-from yizhan.core.errors import Message, NotAuthenticated, ValidationError
+from yizhan.core.errors import (
+    Message,
+    NotAuthenticated,
+    NotFound,
+    OutOfJurisdiction,
+    ValidationError,
+)
+from yizhan.core.geo import validate_lat_lng
 from yizhan.core.pii import mask_phone
 from yizhan.core.schemas import LimitQuery, OffsetQuery, UtcDateTime
 from yizhan.core.tz import SHANGHAI
+from yizhan.jurisdictions.selectors import jurisdiction_get
 from yizhan.reports import errors as E
 from yizhan.reports import schemas as S
 from yizhan.reports import selectors, services
 from yizhan.reports.choices import CaseAction, CaseState, PhotoStage
-from yizhan.reports.models import Case, CasePhoto, Category, Department, Open311Client
+from yizhan.reports.errors import (
+    BulkEmpty,
+    InvalidAssignee,
+    PhotoNotFound,
+    TooManyPhotos,
+    UnknownAction,
+)
+from yizhan.reports.figures import case_figures, case_figures_export
+from yizhan.reports.models import (
+    Case,
+    CasePhoto,
+    Category,
+    Department,
+    Open311Client,
+    ReplyTemplate,
+)
 
 router = Router(tags=["reports"])
 
@@ -59,7 +85,6 @@ def _label(state: str) -> str:
 def _photo_out(p: CasePhoto, *, staff: bool = True) -> dict:
     """A photo as staff see it (``staff``: the original, through the permission-checked
     staff view, never a media URL) or as anyone else does (see ``_photos_for_reporter``)."""
-    from django.urls import reverse
 
     url = reverse("reports:work_photo", args=[p.pk]) if staff and p.image else ""
     return {"id": p.pk, "stage": p.stage, "url": url, "width": p.width,
@@ -70,7 +95,6 @@ def _photos_for_reporter(case: Case) -> list[dict]:
     """What a reporter (without reports.view on the case) may see: approved photos by
     their public (redacted) URL, and their own report-stage photos through the
     authenticated ``reports:mine_photo`` view; never a handler's unapproved original."""
-    from django.urls import reverse
 
     out = []
     for p in case.photos.all():
@@ -105,7 +129,6 @@ def _public_item(case: Case) -> dict:
 
 
 def _staff_item(case: Case) -> dict:
-    from django.utils import timezone
 
     overdue = bool(case.overdue_at) or bool(
         case.stage_due_at and case.stage_due_at < timezone.now() and case.state not in (
@@ -211,7 +234,6 @@ def _validate(schema, data: dict):
 def _photos(request: HttpRequest) -> list:
     files = request.FILES.getlist("photos") + request.FILES.getlist("photos[]")
     if len(files) > MAX_PHOTOS:
-        from yizhan.reports.errors import TooManyPhotos
 
         raise TooManyPhotos()
     return files
@@ -280,7 +302,6 @@ def category_update(request: HttpRequest, code: str, payload: S.CategoryPatch, j
 @router.get("/duplicates", auth=None, response=S.DuplicateListOut,
             summary="Open cases of the same category within 50 m (public)")
 def duplicates(request: HttpRequest, category: str = "", lat: str | None = None, lng: str | None = None):
-    from yizhan.core.geo import validate_lat_lng
 
     lat_f, lng_f = validate_lat_lng(lat, lng)
     selectors.category_get(code=category)
@@ -340,7 +361,6 @@ def case_public_detail(request: HttpRequest, number: str):
 def counts(request: HttpRequest, jurisdiction: str = "", months: int = 12):
     node = None
     if jurisdiction:
-        from yizhan.jurisdictions.selectors import jurisdiction_get
 
         node = jurisdiction_get(code=jurisdiction)
     return selectors.case_public_counts(jurisdiction=node, months=max(1, min(months, 60)))
@@ -385,7 +405,6 @@ def bulk_dispatch(request: HttpRequest, payload: S.BulkDispatchIn):
     actor = request.auth
     permissions.require(actor, "reports.dispatch")
     if not payload.numbers:
-        from yizhan.reports.errors import BulkEmpty
 
         raise BulkEmpty()
     cases = [selectors.case_staff_get(actor=actor, number=n) for n in dict.fromkeys(payload.numbers)]
@@ -435,11 +454,9 @@ def _action_kwargs(actor, payload: S.ActionIn, photos: list) -> dict:
     if payload.department:
         kwargs["department"] = payload.department
     if payload.assignee is not None:
-        from yizhan.accounts.models import User
 
         user = User.objects.filter(pk=payload.assignee, is_active=True).first()
         if user is None:
-            from yizhan.reports.errors import InvalidAssignee
 
             raise InvalidAssignee()
         kwargs["assignee"] = user
@@ -456,7 +473,6 @@ def _action_kwargs(actor, payload: S.ActionIn, photos: list) -> dict:
 def case_action(request: HttpRequest, number: str, action: str):
     actor = _require_login(request)
     if action not in ACTIONS:
-        from yizhan.reports.errors import UnknownAction
 
         raise UnknownAction()
     case = _case_for_action(actor, number)
@@ -498,7 +514,6 @@ def _staff_detail_for_reporter(case: Case) -> dict:
 def _photo_for_staff(actor, photo_id: int) -> CasePhoto:
     photo = CasePhoto.objects.select_related("case").filter(pk=photo_id).first()
     if photo is None:
-        from yizhan.reports.errors import PhotoNotFound
 
         raise PhotoNotFound()
     selectors.case_staff_get(actor=actor, number=photo.case.number)  # scope (403 outside)
@@ -527,7 +542,6 @@ def photo_unpublish(request: HttpRequest, photo_id: int):
 
 
 def _jurisdiction(code: str, field: str = "jurisdiction"):
-    from yizhan.jurisdictions.selectors import jurisdiction_get
 
     return jurisdiction_get(code=code, field=field)
 
@@ -546,7 +560,6 @@ def calendar_get(request: HttpRequest, jurisdiction: str):
     # inside the actor's scope, or above it (a community runs on its district's calendar)
     if not any(node.path.startswith(p) or p.startswith(node.path)
                for p in permissions.scope_paths(actor, "reports.view")):
-        from yizhan.core.errors import OutOfJurisdiction
 
         raise OutOfJurisdiction()
     return _calendar_out(node)
@@ -598,7 +611,6 @@ def reply_template_list(request: HttpRequest, action: str = ""):
     actor = request.auth
     permissions.require(actor, "reports.view")
     if action not in CaseAction.values:
-        from yizhan.reports.errors import UnknownAction
 
         raise UnknownAction()
     items = [_template_out(t) for t in selectors.reply_templates_for(actor=actor, action=action)]
@@ -608,7 +620,6 @@ def reply_template_list(request: HttpRequest, action: str = ""):
 @router.post("/reply-templates", response={201: S.ReplyTemplateOut, 200: S.ReplyTemplateOut},
              summary="Add or edit a canned reply (district/city admin)")
 def reply_template_save(request: HttpRequest, payload: S.ReplyTemplateIn):
-    from yizhan.reports.models import ReplyTemplate
 
     actor = request.auth
     permissions.require(actor, "reports.configure")
@@ -616,7 +627,6 @@ def reply_template_save(request: HttpRequest, payload: S.ReplyTemplateIn):
     if payload.id is not None:
         template = ReplyTemplate.objects.filter(pk=payload.id).first()
         if template is None:
-            from yizhan.core.errors import NotFound
 
             raise NotFound(field="id")
     node = _jurisdiction(payload.jurisdiction) if payload.jurisdiction else None
@@ -629,9 +639,7 @@ def reply_template_save(request: HttpRequest, payload: S.ReplyTemplateIn):
 
 
 def _figures(request: HttpRequest, params: S.FiguresQuery) -> dict:
-    from datetime import time
 
-    from yizhan.reports.figures import case_figures
 
     actor = request.auth
     permissions.require(actor, "reports.figures")
@@ -649,9 +657,7 @@ def figures(request: HttpRequest, params: Query[S.FiguresQuery]):
 
 @router.get("/figures.xlsx", summary="The figures as an Excel workbook (admin)")
 def figures_xlsx(request: HttpRequest, params: Query[S.FiguresQuery]):
-    from datetime import time
 
-    from yizhan.reports.figures import case_figures_export
 
     actor = request.auth
     permissions.require(actor, "reports.figures")

@@ -33,10 +33,13 @@ import io
 import math
 from datetime import date, datetime, time, timedelta
 
+import openpyxl
 from django.db import transaction
 from django.db.models import Aggregate, Avg, Count, F, FloatField, Func, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from yizhan.core.audit import AuditAction, audit_record
 from yizhan.core.permissions import require, restrict
@@ -361,9 +364,6 @@ def case_figures_xlsx(*, figures: dict) -> bytes:
     """The figures as an .xlsx workbook: one sheet per grouping (department × category,
     department, category), each with a header row in Chinese and English, frozen, number
     formats on every figure and a totals row; and a notes sheet (window, scope, definitions)."""
-    import openpyxl
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
 
     wb = openpyxl.Workbook()
     wb.remove(wb.active)

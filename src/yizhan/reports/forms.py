@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.errors import AppError
@@ -30,7 +31,6 @@ def add_app_error(form: forms.Form, err: AppError, language: str | None) -> None
 def localized_name(obj, field: str = "name") -> str:
     """``obj.<field>_en`` when the active language is English and it is filled, else the
     Chinese ``obj.<field>`` (categories, departments, jurisdictions)."""
-    from django.utils.translation import get_language
 
     if (get_language() or "").startswith("en"):
         english = getattr(obj, f"{field}_en", "")
@@ -42,7 +42,6 @@ def localized_name(obj, field: str = "name") -> str:
 def details_labelled(case) -> list[tuple[str, str]]:
     """The case's extra details as ``(label, value)``: each key named by the category's
     ``extra_fields`` label in the active language (never the raw key such as "building")."""
-    from django.utils.translation import get_language
 
     english = (get_language() or "").startswith("en")
     specs = {str(spec.get("name")): spec for spec in (case.category.extra_fields or []) if isinstance(spec, dict)}

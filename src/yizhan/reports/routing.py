@@ -25,10 +25,13 @@ from datetime import datetime
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from yizhan.accounts.models import RoleGrant
 from yizhan.core.process_cache import ProcessCache
 from yizhan.core.tz import SHANGHAI
 from yizhan.jurisdictions.locate import locate
 from yizhan.jurisdictions.selectors import codes_deepest_first as _codes_deepest_first
+from yizhan.reports.models import OPEN_STATES, Case, Category, Department, GridDuty
+from yizhan.reports.selectors.setup import category_override_for
 
 STAMP_CHECK_SECONDS = 5.0
 GRID_WORKER_ROLE = "grid_worker"
@@ -56,8 +59,6 @@ class Route:
 
 
 def _stamp() -> tuple:
-    from yizhan.accounts.models import RoleGrant
-    from yizhan.reports.models import Category, Department, GridDuty
 
     out = []
     for model in (Department, GridDuty, Category, RoleGrant):
@@ -71,8 +72,6 @@ def _minutes(t) -> int:
 
 
 def _build(stamp) -> _Index:
-    from yizhan.accounts.models import RoleGrant
-    from yizhan.reports.models import Category, Department, GridDuty
 
     idx = _Index(stamp=stamp)
     for code, jcode, pk in Department.objects.filter(active=True).values_list("code", "jurisdiction__code", "id"):
@@ -122,7 +121,6 @@ def department_id_for(*, path: str, department_code: str, fresh: bool = False) -
 
 
 def department_for(*, jurisdiction, department_code: str):
-    from yizhan.reports.models import Department
 
     pk = department_id_for(path=jurisdiction.path, department_code=department_code, fresh=True)
     return Department.objects.select_related("jurisdiction").filter(pk=pk).first() if pk else None
@@ -155,7 +153,6 @@ def _fewest_open(user_ids: tuple[int, ...]) -> int | None:
         return None
     if len(user_ids) == 1:
         return user_ids[0]
-    from yizhan.reports.models import OPEN_STATES, Case
 
     loads = dict(
         Case.objects.filter(assignee_id__in=user_ids, state__in=OPEN_STATES)
@@ -193,7 +190,6 @@ def route(*, lat: float, lng: float, category: str, at: datetime | None = None, 
     idx = _current(fresh=fresh)
     dept_code = idx.categories.get(category)
     if dept_code:  # a district's own department for the category (CategorySetting), deepest first
-        from yizhan.reports.selectors.setup import category_override_for
 
         override = category_override_for(code=category, path=node.path)
         if override is not None:

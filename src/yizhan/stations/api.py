@@ -18,18 +18,27 @@ from ninja.responses import Status
 from yizhan.core import permissions
 from yizhan.core.geo import validate_lat_lng
 from yizhan.core.schemas import LimitQuery, OffsetQuery, page
+from yizhan.jurisdictions.selectors import jurisdiction_get
 from yizhan.stations import schemas as S
 from yizhan.stations import selectors, services
 from yizhan.stations.choices import Amenity, SupplyItem
+from yizhan.stations.coverage import station_coverage
 from yizhan.stations.errors import (
+    ImportTooLarge,
+    InvalidCheckIn,
     InvalidLimit,
     InvalidMinutes,
     InvalidMode,
     LimitTooLarge,
     PhotoNotFound,
+    ReportNotFound,
     UnknownAmenity,
+    UnknownItem,
 )
-from yizhan.stations.models import Station, StationSupply
+from yizhan.stations.imports import MAX_BYTES, import_template_xlsx, stations_import
+from yizhan.stations.models import CheckIn, Station, StationSupply
+from yizhan.stations.nearby import station_nearby
+from yizhan.stations.qr import qr_svg, qr_token_for, shanghai_today
 
 router = Router(tags=["stations"])
 
@@ -56,7 +65,6 @@ def _supply_out(s: StationSupply) -> dict:
 
 def _item(item: str) -> str:
     if item not in SupplyItem.values:
-        from yizhan.stations.errors import UnknownItem
 
         raise UnknownItem()
     return item
@@ -90,7 +98,6 @@ def nearby(
             raise UnknownAmenity(field="amenity", value=a)
     if mode not in MODES:
         raise InvalidMode()
-    from yizhan.stations.nearby import station_nearby
 
     items = station_nearby(lat=lat_f, lng=lng_f, limit=limit_i, amenities=tuple(amenity),
                            open_now=open_now, mode=mode)
@@ -118,7 +125,6 @@ def export_csv(request: HttpRequest):
 
 @router.get("/coverage", summary="15-minute coverage of a jurisdiction (staff)")
 def coverage(request: HttpRequest, jurisdiction: str = "", mode: str = "walk", minutes: str = "15"):
-    from yizhan.jurisdictions.selectors import jurisdiction_get
 
     actor = request.auth
     permissions.require(actor, "stations.view")
@@ -132,7 +138,6 @@ def coverage(request: HttpRequest, jurisdiction: str = "", mode: str = "walk", m
         minutes_f = math.nan
     if not (math.isfinite(minutes_f) and 1 <= minutes_f <= 60):
         raise InvalidMinutes(most=60)
-    from yizhan.stations.coverage import station_coverage
 
     return station_coverage(jurisdiction=node, minutes=int(minutes_f) if minutes_f.is_integer() else minutes_f, mode=mode)
 
@@ -150,8 +155,6 @@ def checkin(request: HttpRequest, payload: S.CheckInIn):
 
 @router.post("/import", response=S.ImportReportOut, summary="Bulk import stations from .xlsx/.csv (staff)")
 def import_stations(request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False):
-    from yizhan.stations.errors import ImportTooLarge
-    from yizhan.stations.imports import MAX_BYTES, stations_import
 
     actor = request.auth
     permissions.require(actor, "stations.manage")
@@ -163,7 +166,6 @@ def import_stations(request: HttpRequest, file: File[UploadedFile], dry_run: For
 
 @router.get("/import/template.xlsx", summary="Example import workbook (staff)")
 def import_template(request: HttpRequest):
-    from yizhan.stations.imports import import_template_xlsx
 
     permissions.require(request.auth, "stations.manage")
     resp = HttpResponse(
@@ -228,7 +230,6 @@ def station_keepers(request: HttpRequest, code: str):
 
 @router.get("/{code}/qr", response=S.QrOut, summary="Today's check-in QR code (keeper/admin)")
 def station_qr(request: HttpRequest, code: str):
-    from yizhan.stations.qr import qr_svg, qr_token_for, shanghai_today
 
     station = selectors.station_stock_get(actor=request.auth, code=code)
     day = shanghai_today()
@@ -244,8 +245,6 @@ def station_qr(request: HttpRequest, code: str):
 @router.post("/{code}/condition-reports", response={201: S.ConditionReportOut},
              summary="Report what you found at a station (worker)")
 def condition_report(request: HttpRequest, code: str, payload: S.ConditionReportIn):
-    from yizhan.stations.errors import InvalidCheckIn
-    from yizhan.stations.models import CheckIn
 
     actor = request.auth
     station = selectors.station_public_get(code=code)
@@ -266,7 +265,6 @@ def condition_report_resolve(request: HttpRequest, code: str, report_id: int):
     station = selectors.station_stock_get(actor=request.auth, code=code)
     report = station.condition_reports.filter(pk=report_id).first()
     if report is None:
-        from yizhan.stations.errors import ReportNotFound
 
         raise ReportNotFound()
     report = services.condition_report_resolve(actor=request.auth, report=report)

@@ -26,6 +26,7 @@ import math
 
 import h3
 import numpy as np
+from django.db.models import Count
 from shapely.geometry import shape
 
 from yizhan.accounts.models import WorkerProfile
@@ -122,7 +123,6 @@ def uncovered_geojson(cells: list[str], *, minutes, mode: str) -> dict:
 
 
 def _workers(cell_set: set[str], covered_cells: set[str]) -> tuple[int, int]:
-    from django.db.models import Count
 
     total = covered = 0
     rows = (

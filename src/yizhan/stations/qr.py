@@ -16,6 +16,8 @@ import hmac
 import re
 from datetime import date, datetime
 
+import qrcode
+import qrcode.image.svg
 from django.conf import settings
 from django.utils import timezone
 
@@ -81,8 +83,6 @@ def qr_token_verify(*, token: str, now: datetime | None = None):
 
 def qr_svg(*, url: str) -> str:
     """Inline SVG (no XML declaration) of a QR code for ``url``."""
-    import qrcode
-    import qrcode.image.svg
 
     img = qrcode.make(
         url,

@@ -23,6 +23,7 @@ from yizhan.core.audit import audit_record
 from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
 from yizhan.core.geo import haversine_m
 from yizhan.core.models import AuditAction
+from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.jurisdictions.selectors import ancestor_paths
 from yizhan.reports import errors as E
 from yizhan.reports import workflow
@@ -168,7 +169,6 @@ def case_public_list(*, filters: dict | None = None) -> QuerySet:
         states = f["state"] if isinstance(f["state"], (list, tuple)) else [f["state"]]
         qs = qs.filter(state__in=states)
     if f.get("jurisdiction"):
-        from yizhan.jurisdictions.models import Jurisdiction
 
         node = Jurisdiction.objects.filter(code=f["jurisdiction"]).first()
         qs = qs.filter(jurisdiction__path__startswith=node.path) if node else qs.none()
@@ -234,7 +234,6 @@ def case_public_counts(*, jurisdiction=None, months: int = 12) -> dict:
     """Counts per category and per month (Asia/Shanghai months) of public cases."""
     qs = Case.objects.exclude(state__in=HIDDEN_FROM_PUBLIC)
     if jurisdiction:
-        from yizhan.jurisdictions.models import Jurisdiction
 
         node = jurisdiction if isinstance(jurisdiction, Jurisdiction) else (
             Jurisdiction.objects.filter(code=str(jurisdiction)).first())
@@ -318,7 +317,6 @@ def case_staff_list(*, actor, filters: dict | None = None) -> QuerySet:
     if f.get("due_before"):
         qs = qs.filter(stage_due_at__lte=f["due_before"])
     if f.get("jurisdiction"):
-        from yizhan.jurisdictions.models import Jurisdiction
 
         node = Jurisdiction.objects.filter(code=f["jurisdiction"]).first()
         qs = qs.filter(jurisdiction__path__startswith=node.path) if node else qs.none()

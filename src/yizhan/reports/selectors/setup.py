@@ -7,14 +7,26 @@ from datetime import datetime
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
+from yizhan.accounts.models import RoleGrant, User
 from yizhan.core import permissions
 from yizhan.core.errors import AppError
+from yizhan.core.pii import normalize_phone
 from yizhan.core.process_cache import ProcessCache
+from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.jurisdictions.selectors import ancestor_paths
 from yizhan.reports import errors as E
-from yizhan.reports.models import Category, Department, GridDuty, ReplyTemplate, WorkCalendar
+from yizhan.reports.calendar import DEFAULT_HOURS
+from yizhan.reports.models import (
+    Category,
+    CategorySetting,
+    Department,
+    GridDuty,
+    ReplyTemplate,
+    WorkCalendar,
+)
+from yizhan.stations.hours import SHANGHAI
 
 __all__ = [
     "department_list",
@@ -70,7 +82,6 @@ def calendar_get(*, jurisdiction) -> dict:
     """The calendar that applies to ``jurisdiction``: ``{"jurisdiction": code, "source":
     code of the node whose calendar it is (None: the default), "own": bool, "hours",
     "days": [{"date", "is_workday", "intervals", "note"}]}``."""
-    from yizhan.reports.calendar import DEFAULT_HOURS
 
     codes = [c for c in jurisdiction.path.split("/") if c]
     cal = (WorkCalendar.objects.filter(jurisdiction__code__in=codes).select_related("jurisdiction")
@@ -89,7 +100,6 @@ def calendar_get(*, jurisdiction) -> dict:
 
 def setup_jurisdictions(*, actor, levels=None) -> list:
     """Nodes the actor configures (``reports.configure``), optionally of some levels."""
-    from yizhan.jurisdictions.models import Jurisdiction
 
     qs = permissions.restrict(Jurisdiction.objects.all(), actor, CONFIGURE, path_field="path")
     if levels:
@@ -117,7 +127,6 @@ def _minute(t) -> int:
 def grid_duty_users_at(*, grid, at: datetime) -> list:
     """Users on duty for ``grid`` at ``at`` (weekday and time of day in Asia/Shanghai;
     a shift whose end is before its start runs past midnight into the next day)."""
-    from yizhan.stations.hours import SHANGHAI
 
     local = at.astimezone(SHANGHAI)
     now, weekday = local.hour * 60 + local.minute, local.weekday()
@@ -153,8 +162,6 @@ def reply_template_list(*, actor) -> QuerySet:
 def setup_user_find(*, actor, identifier: str):
     """The active user with this username or phone, for adding to a department
     (configure anywhere); NotFound otherwise."""
-    from yizhan.accounts.models import User
-    from yizhan.core.pii import normalize_phone
 
     permissions.require(actor, CONFIGURE)
     text = (identifier or "").strip()
@@ -171,7 +178,6 @@ def setup_user_find(*, actor, identifier: str):
 
 def grid_workers_for(*, actor) -> list[tuple]:
     """(user, grid) pairs: grid workers granted on grids the actor configures."""
-    from yizhan.accounts.models import RoleGrant
 
     paths = permissions.scope_paths(actor, CONFIGURE)
     if not paths:
@@ -208,9 +214,7 @@ class EffectiveCategory:
 
 
 def _override_stamp() -> tuple:
-    from django.db.models import Max
 
-    from yizhan.reports.models import CategorySetting
 
     agg = CategorySetting.objects.aggregate(n=Count("id"), m=Max("updated_at"), i=Max("id"))
     return agg["n"], agg["m"], agg["i"]
@@ -218,7 +222,6 @@ def _override_stamp() -> tuple:
 
 def _override_build(stamp) -> dict[str, list]:
     """{category code: [(path, node id, values)], deepest first}."""
-    from yizhan.reports.models import CategorySetting
 
     by_code: dict[str, list] = {}
     rows = CategorySetting.objects.values_list("category__code", "jurisdiction__path", "jurisdiction_id",

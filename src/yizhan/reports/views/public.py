@@ -9,11 +9,13 @@ Thin on purpose: parse the form -> call a service/selector -> render. A service'
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.db.models import Count
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -28,7 +30,8 @@ from yizhan.core.pages import WORKER_LOGIN
 from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.reports import forms as f
 from yizhan.reports import selectors, services
-from yizhan.reports.choices import CaseState
+from yizhan.reports.choices import CaseState, PhotoStage
+from yizhan.reports.models import Case, CasePhoto
 
 PUBLIC_STATES = [(s.value, s.label) for s in CaseState if s not in (CaseState.MERGED, CaseState.REJECTED)]
 
@@ -95,9 +98,7 @@ COMMON_DAYS = 30
 def _common_codes(categories) -> list[str]:
     """The categories people report most (last 30 days, at least one case), topped up
     with the hazards in taxonomy order: the picker's first group."""
-    from django.db.models import Count
 
-    from yizhan.reports.models import Case
 
     active = {c.code for c in categories}
     since = timezone.now() - dt.timedelta(days=COMMON_DAYS)
@@ -408,12 +409,8 @@ def mine(request):
 def mine_photo(request, photo_id):
     """A reporter's own report-stage photo (the EXIF-free original), only to them and
     never through a public media URL; 404 for anything else."""
-    import mimetypes
 
-    from django.http import FileResponse
 
-    from yizhan.reports.choices import PhotoStage
-    from yizhan.reports.models import CasePhoto
 
     photo = (CasePhoto.objects.filter(pk=photo_id, stage=PhotoStage.REPORT, case__reporter=request.user)
              .exclude(image="").first())

@@ -8,9 +8,12 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from yizhan.accounts.models import RoleGrant, User
+from yizhan.accounts.services import role_grant, role_revoke
 from yizhan.core import permissions
 from yizhan.core.audit import audit_record
 from yizhan.core.models import AuditAction
+from yizhan.core.pii import mask_phone, normalize_phone
 from yizhan.stations import errors as E
 from yizhan.stations.models import (
     Station,
@@ -23,7 +26,6 @@ from yizhan.stations.models import (
 def station_keeper_assign(*, actor, station: Station, user, is_primary: bool = True) -> StationKeeper:
     """Make ``user`` a keeper of ``station`` and grant them the keeper role on the
     station's jurisdiction (through accounts.services.role_grant)."""
-    from yizhan.accounts.services import role_grant
 
     permissions.require(actor, "stations.manage", station.jurisdiction)
     if user is None or not getattr(user, "pk", None):
@@ -51,8 +53,6 @@ def station_keeper_assign(*, actor, station: Station, user, is_primary: bool = T
 
 def station_keeper_remove(*, actor, station: Station, user) -> None:
     """Unlink a keeper; drop their keeper role there when they keep no other station in it."""
-    from yizhan.accounts.models import RoleGrant
-    from yizhan.accounts.services import role_revoke
 
     permissions.require(actor, "stations.manage", station.jurisdiction)
     with transaction.atomic():
@@ -77,8 +77,6 @@ def keeper_user_for_phone(*, actor, phone: str, display_name: str = ""):
 
     There is no accounts service for "a worker known only by phone" yet, so the row
     is created here the way ``otp_verify`` would, with an audit row."""
-    from yizhan.accounts.models import User
-    from yizhan.core.pii import mask_phone, normalize_phone
 
     phone = normalize_phone(phone)
     with transaction.atomic():

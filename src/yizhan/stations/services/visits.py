@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from yizhan.accounts.models import User
 from yizhan.core.audit import audit_record
 from yizhan.core.errors import Message
 from yizhan.core.models import AuditAction
@@ -27,6 +28,7 @@ from yizhan.stations.models import (
     StationKeeper,
     StationReview,
 )
+from yizhan.stations.qr import qr_token_verify
 from yizhan.stations.selectors import require_station_stock
 from yizhan.stations.services.common import (
     _is_int,
@@ -49,8 +51,6 @@ def checkin_create(*, actor, token: str) -> CheckInResult:
     """Check in by the station's QR token. A repeat within the dedup window
     (settings.YIZHAN_CHECKIN_DEDUP_MINUTES) of the user's last counted check-in
     there is kept with ``counted=False`` and does not move the visit count."""
-    from yizhan.accounts.models import User
-    from yizhan.stations.qr import qr_token_verify
 
     _require_login(actor)
     station = qr_token_verify(token=token)
