@@ -197,6 +197,12 @@ class InvalidMonth(DefaultField, ValidationError):
     message = Message("月份格式应为 YYYY-MM", "Month must be YYYY-MM")
 
 
+class UnknownJurisdiction(DefaultField, ValidationError):
+    code = "unknown_jurisdiction"
+    default_field = "jurisdiction"
+    message = Message("未找到该辖区", "Unknown jurisdiction")
+
+
 class NoFireToForward(Conflict):
     code = "no_fire_to_forward"
     message = Message("只有确认的火情才转报 119", "Only a confirmed fire is forwarded to 119")

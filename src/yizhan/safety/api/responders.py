@@ -65,10 +65,7 @@ def responder_create(request: HttpRequest, body: ResponderIn):
         raise NotAuthenticated()
     node = jurisdiction_model().objects.filter(code=body.jurisdiction).first()
     if node is None:
-        from yizhan.core.errors import ValidationError
-
-        raise ValidationError(("未找到该辖区", "Unknown jurisdiction"), code="unknown_jurisdiction",
-                              field="jurisdiction")
+        raise E.UnknownJurisdiction()
     r = services.responder_register(actor=request.user, user=body.user, kind=body.kind, jurisdiction=node,
                                     station=body.station, skills=body.skills, on_duty=body.on_duty,
                                     lat=body.lat, lng=body.lng)

@@ -46,9 +46,7 @@ def dispatch_list(*, user, state: str | None = None, limit: int = 50, offset: in
         qs = qs.exclude(state=DispatchState.RESOLVED)
     elif state:
         if state not in DispatchState.values:
-            from yizhan.core.errors import ValidationError
-
-            raise ValidationError(("状态无效", "Unknown state"), code="invalid_state", field="state")
+            raise E.InvalidFilter(field="state")
         qs = qs.filter(state=state)
     count = qs.count()
     return list(_with_related(qs.order_by("-created_at_alarm", "-id"))[offset:offset + limit]), count

@@ -45,7 +45,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from yizhan.core.audit import audit_record
-from yizhan.core.errors import Message, NotAuthenticated, OutOfJurisdiction, ValidationError
+from yizhan.core.errors import Message, NotAuthenticated, OutOfJurisdiction
 from yizhan.core.geo import haversine_m, validate_lat_lng
 from yizhan.core.models import AuditAction
 from yizhan.core.notifications import notify
@@ -550,7 +550,7 @@ def assignment_act(*, actor, assignment, action: str, lat=None, lng=None, outcom
         raise NotAuthenticated()
     note = str(note or "").strip()
     if len(note) > MAX_NOTE:
-        raise ValidationError(("说明过长", "Note too long"), code="too_long", field="note")
+        raise E.TextTooLong(field="note", limit=MAX_NOTE)
     photos = [p for p in (photos or ()) if p is not None]
     with transaction.atomic():
         step = workflow_transition(ASSIGNMENT, obj=assignment, action=action, actor=actor, note=note[:300],

@@ -51,7 +51,7 @@ def test_dispatch_list_and_detail_are_scoped(live, client):
     client.force_login(st.duty_officer)
     assert client.get(url + "?state=active").json()["count"] == 1
     assert client.get(url + "?state=resolved").json()["count"] == 0
-    assert_error(client.get(url + "?state=nonsense"), 400, "invalid_state", field="state")
+    assert_error(client.get(url + "?state=nonsense"), 400, "invalid_filter", field="state")
     assert_error(client.get(url + "?limit=0"), 400)
     check_matrix(client, "get", f"{url}/{st.dispatch.pk}", wrong_role=make_worker(),
                  wrong_jurisdiction=st.other_manager, allowed=st.duty_officer)

@@ -102,6 +102,6 @@ def test_api_list_and_register(safety_tree, client):
     assert_error(api_json(client, "post", "/api/v1/safety/responders", {**body, "user": make_user().pk,
                                                                          "kind": "x"}), 400, "invalid_responder_kind")
     assert_error(api_json(client, "post", "/api/v1/safety/responders", {**body, "jurisdiction": "NOPE"}), 400,
-                 field="jurisdiction")
+                 "unknown_jurisdiction", field="jurisdiction")
     assert_error(api_json(client, "post", "/api/v1/safety/responders", {"kind": "grid_worker"}), 400)
     assert _rows() == before
