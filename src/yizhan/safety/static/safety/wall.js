@@ -13,6 +13,10 @@
   var wmap = null, cellsLayer = null, alarmLayer = null, respLayer = null, cellsRes = 0, fitted = false;
   var ALARM_EVENTS = ["alarm", "alarm_cleared", "counts", "responder", "assignment"];
   var URGENT = { fire: 1, smoke: 1, gas: 1 };
+  // a broker restart can bring thousands of offline alarms at once: the list shows the
+  // first MAX_LIST by rank, the map pins at most MAX_PINS (offline devices are already in
+  // the cells' offline count), and renders are batched
+  var MAX_LIST = 200, MAX_PINS = 1000, renderTimer = null, freshIds = {}, lastBeep = 0, openCount = 0, truncated = false;
 
   function t(key) { return root.getAttribute("data-t-" + key) || key; }
   function esc(s) {
@@ -85,8 +89,14 @@
     li.appendChild(acts);
     return li;
   }
-  function renderAlarms(freshId) {
-    var list = document.getElementById("alarm-list"), items = sortedAlarms();
+  function scheduleRender(freshId) {
+    if (freshId) freshIds[freshId] = 1;
+    if (!renderTimer) renderTimer = setTimeout(function () { renderTimer = null; renderAlarms(); }, 60);
+  }
+  function renderAlarms() {
+    var list = document.getElementById("alarm-list"), all = sortedAlarms(), items = all.slice(0, MAX_LIST);
+    var fresh = freshIds;
+    freshIds = {};
     var ae = document.activeElement, focusLi = ae && list.contains(ae) ? ae.closest(".alarm") : null;
     var focusId = focusLi ? focusLi.getAttribute("data-id") : null;
     var focusAct = focusId && ae.getAttribute("data-act");
@@ -94,27 +104,30 @@
     if (!items.length) list.appendChild(el("li", "empty", t("none")));
     items.forEach(function (a) {
       var li = alarmItem(a);
-      if (freshId && a.id === freshId) li.classList.add("fresh");
+      if (fresh[a.id]) li.classList.add("fresh");
       list.appendChild(li);
     });
-    document.getElementById("alarms-n").textContent = items.length;
+    // the page starts with the first 200 open alarms; past that only the counts know them all
+    var total = all.length >= MAX_LIST || truncated ? Math.max(all.length, openCount) : all.length;
+    if (total > items.length) list.appendChild(el("li", "empty more", t("more").replace("{n}", total - items.length)));
+    document.getElementById("alarms-n").textContent = total;
     if (focusId) {
       var again = list.querySelector('.alarm[data-id="' + focusId + '"]');
       var target = again && (focusAct && again.querySelector('[data-act="' + focusAct + '"]') || again);
       if (target) target.focus();
     }
-    drawAlarmPins();
-    beepLoop();
+    drawAlarmPins(all);
+    beepLoop(all);
   }
   function applyAlarm(a) {
     var isNew = !alarms[a.id];
-    if (!a.open) { delete alarms[a.id]; renderAlarms(); return; }
+    if (!a.open) { delete alarms[a.id]; scheduleRender(); return; }
     alarms[a.id] = a;
-    renderAlarms(isNew ? a.id : null);
-    if (isNew && a.state === "active") beep();
+    scheduleRender(isNew ? a.id : null);
+    if (isNew && a.state === "active" && a.kind !== "offline") beep();
   }
   function removeAlarm(d) {
-    if (alarms[d.id]) { delete alarms[d.id]; renderAlarms(); }
+    if (alarms[d.id]) { delete alarms[d.id]; scheduleRender(); }
   }
   function act(id, action, button) {
     if (button) button.disabled = true;
@@ -134,6 +147,7 @@
 
   // ---- counts, dispatches, responders --------------------------------------------------
   function applyCounts(c) {
+    if (c.active_alarms != null && c.active_alarms !== openCount) { openCount = c.active_alarms; scheduleRender(); }
     Object.keys(c).forEach(function (k) {
       var n = document.getElementById("count-" + k);
       if (n) n.textContent = c[k];
@@ -233,12 +247,13 @@
     soundLabel();
   }
   function beep() {
-    if (!soundOn || !unlocked || !audio) return;
+    if (!soundOn || !unlocked || !audio || Date.now() - lastBeep < 2000) return;
+    lastBeep = Date.now();
     try { audio.currentTime = 0; var p = audio.play(); if (p && p.catch) p.catch(function () {}); } catch (e) { /* no sound */ }
   }
   // while an urgent alarm waits for acknowledgement, beep again every 8 s
-  function beepLoop() {
-    var waiting = sortedAlarms().some(function (a) { return a.state === "active" && URGENT[a.kind]; });
+  function beepLoop(all) {
+    var waiting = (all || sortedAlarms()).some(function (a) { return a.state === "active" && URGENT[a.kind]; });
     if (waiting && !beepTimer) beepTimer = setInterval(beep, 8000);
     if (!waiting && beepTimer) { clearInterval(beepTimer); beepTimer = null; }
   }
@@ -274,10 +289,10 @@
         if (!fitted && pts.length) { fitted = true; wmap.map.fitBounds(L.latLngBounds(pts).pad(0.1), { maxZoom: 16 }); }
       }).catch(function () { cellsRes = 0; });
   }
-  function drawAlarmPins() {
+  function drawAlarmPins(all) {
     if (!wmap) return;
     alarmLayer.clearLayers();
-    sortedAlarms().forEach(function (a) {
+    (all || sortedAlarms()).filter(function (a) { return a.kind !== "offline"; }).slice(0, MAX_PINS).forEach(function (a) {
       var icon = L.divIcon({ className: "yz-alarm-pin", iconSize: [16, 16], iconAnchor: [8, 8] });
       L.marker(wmap.toMap(a.place.lat, a.place.lng), { icon: icon, zIndexOffset: 1000, keyboard: false, title: a.kind_label })
         .bindTooltip(a.kind_label + " · " + a.place.name).addTo(alarmLayer);
@@ -356,6 +371,7 @@
     lang = state.lang;
     lastId = state.cursor;
     state.alarms.forEach(function (a) { alarms[a.id] = a; });
+    truncated = state.alarms.length >= MAX_LIST;
     state.dispatches.forEach(function (d) { dispatches[d.id] = d; });
     state.responders.forEach(function (r) { responders[r.id] = r; });
     setupMap();
