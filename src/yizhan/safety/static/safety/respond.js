@@ -103,6 +103,23 @@
     });
   }
 
+  // the list page: a new call (or one taken away) shows without a reload by hand
+  var list = document.querySelector("[data-page='respond']");
+  if (list && window.fetch) {
+    var shown = Array.prototype.map.call(document.querySelectorAll("[data-assignment]"),
+      function (el) { return el.getAttribute("data-assignment"); }).sort().join(",");
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch("/api/v1/safety/responders/me", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (me) {
+          if (!me) return;
+          var now = (me.assignments || []).map(function (a) { return String(a.id); }).sort().join(",");
+          if (now !== shown) window.location.reload();
+        }).catch(function () {});
+    }, 10000);
+  }
+
   var timer = document.querySelector("[data-started]");
   if (timer) {
     var started = Date.parse(timer.getAttribute("data-started"));
