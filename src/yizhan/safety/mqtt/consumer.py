@@ -89,6 +89,14 @@ def probe_protocol(settings: MqttSettings, timeout: float = 3.0) -> int | None:
         return None
 
 
+def _reset_connections() -> None:
+    """Drop a broken database connection so the next try opens a new one (best effort)."""
+    try:
+        close_old_connections()
+    except Exception:  # noqa: BLE001 - the retry itself will say what is wrong
+        log.debug("could not reset the database connections", exc_info=True)
+
+
 @dataclass
 class Inbound:
     topic: str
@@ -279,7 +287,7 @@ class Consumer:
                             self.stats.pipeline_errors += 1
                             log.exception("ingest pipeline failed on a batch of %d; retrying in %.1f s",
                                           len(batch), retry)
-                            close_old_connections()
+                            _reset_connections()
                             self._stop.wait(retry)
                             retry = min(RETRY_MAX, retry * 2)
                             continue
@@ -305,7 +313,7 @@ class Consumer:
             self.pipeline.flush()
         except Exception:  # noqa: BLE001 - retried on the next tick
             log.exception("ingest pipeline flush failed")
-            close_old_connections()
+            _reset_connections()
 
     def _drain_queue(self) -> None:
         while True:
