@@ -322,15 +322,27 @@ class WallFeed:
                 frames.append(sse("counts", counts))
         return frames
 
+    def _read(self, kind: str, qs) -> list:
+        """The next rows not sent yet, at most ``FEED_BATCH`` (the rest next poll). A
+        full page already sent (an alarm storm: thousands written in one statement share
+        an ``updated_at``) is read past by (updated_at, id), never read again and again."""
+        qs = qs.order_by("updated_at", "id")
+        page = list(qs[:FEED_BATCH])
+        fresh = self._fresh(kind, page)
+        while not fresh and len(page) == FEED_BATCH:
+            last = page[-1]
+            page = list(qs.filter(Q(updated_at__gt=last.updated_at) | Q(updated_at=last.updated_at, id__gt=last.pk))
+                        [:FEED_BATCH])
+            fresh = self._fresh(kind, page)
+        return fresh
+
     def _changes(self, low: datetime) -> list[bytes]:
         user = self.user
-        alarms = self._fresh("a", _alarms(user).filter(updated_at__gte=low).order_by("updated_at", "id")[:FEED_BATCH])
-        assignments = self._fresh("s", permissions.restrict(
-            Assignment.objects.filter(updated_at__gte=low), user, WALL_PERM, path_field="dispatch__jurisdiction__path",
-        ).order_by("updated_at", "id")[:FEED_BATCH])
-        responders = self._fresh("r", permissions.restrict(
-            Responder.objects.filter(updated_at__gte=low).select_related("user", "station"), user, WALL_PERM,
-        ).order_by("updated_at", "id")[:FEED_BATCH])
+        alarms = self._read("a", _alarms(user).filter(updated_at__gte=low))
+        assignments = self._read("s", permissions.restrict(
+            Assignment.objects.filter(updated_at__gte=low), user, WALL_PERM, path_field="dispatch__jurisdiction__path"))
+        responders = self._read("r", permissions.restrict(
+            Responder.objects.filter(updated_at__gte=low).select_related("user", "station"), user, WALL_PERM))
         frames: list[bytes] = []
         changed = alarms + assignments + responders
         if changed:

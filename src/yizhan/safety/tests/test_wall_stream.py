@@ -125,6 +125,23 @@ def test_feed_resumes_from_a_cursor(safety_tree):
     assert [e["data"]["id"] for e in events_of(resumed.poll(), "alarm")] == [fire.pk]
 
 
+def test_feed_reads_past_a_storm_sharing_one_updated_at(safety_tree, monkeypatch):
+    """Thousands of alarms written by one statement share an updated_at: the feed sends
+    them a batch per poll and moves on, never re-reading the first batch for ever."""
+    st = safety_tree
+    monkeypatch.setattr(feed_mod, "FEED_BATCH", 3)
+    feed = WallFeed(user=st.duty_officer)
+    feed.poll()
+    made = [make_alarm(d, AlarmKind.OFFLINE, Severity.WARNING).pk
+            for d in (st.smoke, st.gas, st.electrical, st.shed_temp, st.transmitter, st.component)]
+    made += [make_alarm(d, AlarmKind.TAMPER, Severity.MINOR).pk for d in (st.smoke, st.gas)]
+    Alarm.objects.filter(pk__in=made).update(updated_at=timezone.now())
+    got = []
+    for _ in range(4):
+        got += [e["data"]["id"] for e in events_of(feed.poll(), "alarm")]
+    assert sorted(got) == sorted(made)
+
+
 @pytest.mark.parametrize("raw", [None, "", "abc", "-5", "1" * 25, "99999999999999999", "0"])
 def test_cursor_from_bad_ids(raw):
     assert cursor_from_id(raw) is None
