@@ -259,3 +259,26 @@ def test_shared_subscription_splits_the_load(system_mosquitto):
             c.stop()
     counts = [len(p.messages) for p in pipelines]
     assert sum(counts) == 200 and min(counts) > 0, counts
+
+
+def test_simulator_sends_heartbeats_and_alarms_the_pipeline_accepts(embedded_broker):
+    from datetime import UTC, datetime
+
+    from yizhan.safety.ingest.message import parse_json_payload
+    from yizhan.safety.mqtt.simulator import ALARM_VALUES, SimDevice, Simulator, alarm, heartbeat
+
+    now = datetime.now(UTC)
+    assert parse_json_payload("HZ-00001", heartbeat(5, 90), channel="mqtt", received_at=now).is_heartbeat
+    for kind, values in ALARM_VALUES.items():
+        msg = parse_json_payload("HZ-00001", alarm(6, kind, 90), channel="mqtt", received_at=now)
+        assert msg.event == "alarm" and msg.values == values
+    topic = "yizhan/devices/+/up"
+    pipeline = RecordingPipeline(known={f"SIM-{i}" for i in range(20)})
+    consumer = Consumer(settings=settings_for(embedded_broker, topic), pipeline=pipeline)
+    sim = Simulator(settings=settings_for(embedded_broker, topic), devices=[SimDevice(f"SIM-{i}") for i in range(20)],
+                    rate=200, alarm_every=0.3, duration=1.0, seed=1, log=lambda text: None)
+    ok = run_consumer(consumer, lambda: sim.sent >= 100 and len(pipeline.messages) >= sim.sent + sim.alarms,
+                      timeout=15, during=lambda c: sim.run())
+    assert ok, (sim.sent, sim.alarms, len(pipeline.messages))
+    assert sim.alarms >= 2 and any(m.event == "alarm" for m in pipeline.messages)
+    assert len({(m.device_code, m.seq) for m in pipeline.messages}) == len(pipeline.messages)  # seqs never repeat
