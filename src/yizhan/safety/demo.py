@@ -215,8 +215,14 @@ def _build_places(node: Jurisdiction, rng: random.Random) -> tuple:
                                  f"{addr}幸福公寓{i}号楼", floors=5, rooms=rooms, tenant_count=rooms + rng.randrange(4, 12),
                                  landlord_name="幸福公寓运营方", landlord_phone="0512-65512000"))
     houses = []
-    for i, (lat, lng) in enumerate(layout.free(), start=1):  # 联排三层自建房, let room by room
+    # 联排三层自建房, let room by room: as many as the sensors need (a smoke detector a
+    # room, a gas and an electrical monitor a house; the apartments' and sheds' first)
+    budget = TOTAL_DEVICES - sum(a.rooms + 1 for a in apartments) - 3 * len(sheds)
+    for i, (lat, lng) in enumerate(layout.free(), start=1):
+        if budget <= 0:
+            break
         rooms = rng.randint(8, 14)
+        budget -= rooms + 2
         lane, number = divmod(i - 1, 40)
         houses.append(_place(f"HZ-RH-{i:04d}", PlaceKind.RENTAL_HOUSE, f"红庄{lane + 1}巷{number + 1}号", node, lat, lng,
                              f"{addr}{lane + 1}巷{number + 1}号", floors=3, rooms=rooms,
