@@ -81,7 +81,7 @@ def dispatch_confirm_fire(request: HttpRequest, dispatch_id: Id):
     return dispatch_out(selectors.dispatch_get(user=request.user, dispatch_id=dispatch_id))
 
 
-class ActIn(Schema):
+class SafetyActIn(Schema):
     lat: float | None = None
     lng: float | None = None
     outcome: str | None = Field(None, max_length=20)
@@ -90,10 +90,10 @@ class ActIn(Schema):
 
 
 @router.post("/assignments/{assignment_id}/{action}", summary="A responder's step on their assignment")
-def assignment_action(request: HttpRequest, assignment_id: Id, action: str, body: ActIn | None = None):
+def assignment_action(request: HttpRequest, assignment_id: Id, action: str, body: SafetyActIn | None = None):
     if action not in ASSIGNMENT_ACTIONS:
         raise E.InvalidAssignmentAction()
-    body = body or ActIn()
+    body = body or SafetyActIn()
     a = selectors.assignment_get(user=request.user, assignment_id=assignment_id)
     row = services.assignment_act(actor=request.user, assignment=a, action=action, lat=body.lat, lng=body.lng,
                                   outcome=body.outcome, note=body.note, category=body.category)

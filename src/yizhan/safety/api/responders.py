@@ -48,7 +48,7 @@ def responder_list(request: HttpRequest, on_duty: bool | None = None, limit: int
     return {"items": [responder_out(r) for r in items], "count": count}
 
 
-class ResponderIn(Schema):
+class SafetyResponderIn(Schema):
     user: Id
     kind: str = Field(max_length=20)
     jurisdiction: str = Field(max_length=64, description="jurisdiction code")
@@ -60,7 +60,7 @@ class ResponderIn(Schema):
 
 
 @router.post("/responders", response={201: dict}, summary="Register a responder (managers)")
-def responder_create(request: HttpRequest, body: ResponderIn):
+def responder_create(request: HttpRequest, body: SafetyResponderIn):
     if not request.user.is_authenticated:
         raise NotAuthenticated()
     node = jurisdiction_model().objects.filter(code=body.jurisdiction).first()
@@ -72,13 +72,13 @@ def responder_create(request: HttpRequest, body: ResponderIn):
     return Status(201, responder_out(_fresh(r)))
 
 
-class DutyIn(Schema):
+class SafetyDutyIn(Schema):
     on_duty: bool
     lat: float | None = None
     lng: float | None = None
 
 
-class PositionIn(Schema):
+class SafetyPositionIn(Schema):
     lat: float
     lng: float
 
@@ -95,12 +95,12 @@ def responder_me(request: HttpRequest):
 
 
 @router.post("/responders/me/duty", summary="Go on duty (with a position) or off duty")
-def responder_duty(request: HttpRequest, body: DutyIn):
+def responder_duty(request: HttpRequest, body: SafetyDutyIn):
     r = services.responder_duty_set(actor=request.user, on_duty=body.on_duty, lat=body.lat, lng=body.lng)
     return responder_out(_fresh(r))
 
 
 @router.post("/responders/me/position", summary="My current position (the phone page sends it)")
-def responder_position(request: HttpRequest, body: PositionIn):
+def responder_position(request: HttpRequest, body: SafetyPositionIn):
     r = services.responder_position_update(actor=request.user, lat=body.lat, lng=body.lng)
     return responder_out(_fresh(r))
