@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import openpyxl
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -38,6 +38,7 @@ from yizhan.core.audit import audit_record
 from yizhan.core.errors import AppError, Message, OutOfJurisdiction
 from yizhan.core.models import AuditAction
 from yizhan.core.text import clean_text
+from yizhan.jurisdictions.models import Jurisdiction
 from yizhan.safety import errors as E
 from yizhan.safety.choices import DeviceKind, PlaceKind
 from yizhan.safety.models import Device, Place
@@ -255,18 +256,18 @@ def _changed(instance, cleaned: dict) -> dict:
     for key, value in cleaned.items():
         if key == "code":
             continue
-        current = getattr(instance, key)
-        if isinstance(value, (Place, Device)):
+        if isinstance(value, models.Model):  # a foreign key: compare ids, never load the row
             if getattr(instance, f"{key}_id") != value.pk or value.pk is None:
                 out[key] = value
-        elif current != value:
+        elif getattr(instance, key) != value:
             out[key] = value
     return out
 
 
 def _check_places(actor, rows: list[_Row], errors_of) -> None:
     codes = [r.code for r in rows if r.code]
-    existing = {p.code: p for p in Place.objects.select_related("jurisdiction").filter(code__in=codes)}
+    existing = {p.code: p for p in Place.objects.select_related("jurisdiction").defer("jurisdiction__boundary")
+                .filter(code__in=codes)}
     first: dict[str, int] = {}
     for row in rows:
         errs = errors_of(row)
@@ -315,16 +316,23 @@ def _placeholder_place(row: _Row) -> Place | None:
 def _check_devices(actor, rows: list[_Row], place_rows: list[_Row], errors_of) -> None:
     file_places = {r.code: r for r in place_rows if r.code}
     place_codes = {_cell(r.data.get("place")) for r in rows} - set(file_places)
-    db_places = {p.code: p for p in Place.objects.select_related("jurisdiction").filter(code__in=place_codes)}
+    db_places = {p.code: p for p in Place.objects.select_related("jurisdiction").defer("jurisdiction__boundary")
+                 .filter(code__in=place_codes)}
     codes = [r.code for r in rows if r.code]
-    existing = {d.code: d for d in Device.objects.select_related("jurisdiction", "place", "transmitter")
-                .filter(code__in=codes)}
+    # the rows only (no boundary GeoJSON per row: 11,810 copies of it cost seconds), their
+    # jurisdictions once each
+    existing = {d.code: d for d in Device.objects.defer("last_values").filter(code__in=codes)}
+    nodes = {j.pk: j for j in Jurisdiction.objects.defer("boundary")
+             .filter(pk__in={d.jurisdiction_id for d in existing.values()})}
+    for d in existing.values():
+        d.jurisdiction = nodes[d.jurisdiction_id]
     tx_codes = {_cell(r.data.get("transmitter")) for r in rows if r.data.get("transmitter")}
     transmitters = {d.code: d for d in Device.objects.filter(code__in=tx_codes, kind=DeviceKind.TRANSMITTER)}
     for row in rows:  # transmitters of this file, for the component rows
         if _cell(row.data.get("kind")) in (DeviceKind.TRANSMITTER, str(DeviceKind.TRANSMITTER.label)) \
                 and row.code and row.code not in transmitters:
             transmitters[row.code] = Device(code=row.code, kind=DeviceKind.TRANSMITTER)
+    placeholders: dict[str, Place | None] = {}  # one per place of the file, not one per device
     first: dict[str, int] = {}
     addresses: dict[int, int] = {}
     points: dict[tuple, int] = {}
@@ -335,7 +343,9 @@ def _check_devices(actor, rows: list[_Row], place_rows: list[_Row], errors_of) -
         place_code = _cell(data.get("place"))
         place = None
         if place_code in file_places:
-            place = _placeholder_place(file_places[place_code])
+            if place_code not in placeholders:
+                placeholders[place_code] = _placeholder_place(file_places[place_code])
+            place = placeholders[place_code]
         elif place_code in db_places:
             place = db_places[place_code]
         unknown = place is None and bool(place_code)
@@ -490,7 +500,7 @@ def _write(actor, place_rows: list[_Row], device_rows: list[_Row], *, file_name:
             Place.objects.bulk_update(updated, sorted(fields | {"updated_at"}), batch_size=1000)
         for place in moved:
             Device.objects.filter(place=place).update(jurisdiction=place.jurisdiction)
-        places = {p.code: p for p in Place.objects.select_related("jurisdiction")
+        places = {p.code: p for p in Place.objects.select_related("jurisdiction").defer("jurisdiction__boundary")
                   .filter(code__in=[r.code for r in place_rows] + [r.parent_code for r in place_rows if r.parent_code])}
         with_parent = []
         for row in place_rows:
