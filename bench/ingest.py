@@ -13,11 +13,12 @@ Publishers run in child processes (paho, QoS 1); the ingest runs in this process
 ``yizhan ingest`` code path: ``default_pipeline()`` flushing in its thread, ``Consumer``)
 except in the killed-process fault, which runs the real ``yizhan ingest`` command.
 
-1. **Sustained msg/s per ingest process, rules on** — two persistent sessions subscribe
-   (plain topic), ``--messages`` messages are queued for both (80 % heartbeats, 20 % raw
+1. **Sustained msg/s per ingest process, rules on** — three persistent sessions subscribe
+   (plain topic), ``--messages`` messages are queued for each (80 % heartbeats, 20 % raw
    values, one smoke alarm in 2,000), then each session is drained: a no-op paho
-   subscriber (the drain limit of this broker and client library), then the ingest
-   (parse, rules, liveness, events, alarms and their dispatch). ratio = ingest ÷ no-op.
+   subscriber (the drain limit of this broker and client library), our consumer with a
+   pipeline that does nothing (its own cost: parsing, batching, manual acks), then the
+   ingest (parse, rules, liveness, events, alarms and their dispatch). ratio = ÷ no-op.
 2. **Alarm latency** publish → responder notified (``Dispatch.notified_at``: the
    assignments and notices are written in that transaction), p50/p99: the devices at one
    message per 30 s each for 15 s, then a 10× burst for 5 s, a smoke alarm on a fresh
@@ -350,6 +351,7 @@ def phase_throughput(port, env, args) -> dict:
 
     n = args.messages
     session(port, "bench-noop")
+    session(port, "bench-null")
     session(port, "bench-ingest")
     smoke = smoke_devices(args.devices)
     alarms = {k: smoke[(k // 2000) % len(smoke)] for k in range(1999, n, 2000)}
@@ -357,7 +359,29 @@ def phase_throughput(port, env, args) -> dict:
     res = publisher_result(run_publisher({"port": port, "devices": args.devices, "messages": n, "alarms": alarms}, env))
     log(f"  queued in {res['seconds']:.1f} s ({res['sent'] / res['seconds']:,.0f} msg/s publish); draining no-op ...")
     noop = drain_noop(port, "bench-noop", n)
-    log(f"  no-op: {noop:,.0f} msg/s; draining ingest ...")
+    log(f"  no-op: {noop:,.0f} msg/s; draining the consumer with a pipeline that does nothing ...")
+
+    class NullPipeline:
+        def handle_many(self, msgs):
+            return [None] * len(msgs)
+
+        def reject(self, **kw):
+            pass
+
+        def flush(self):
+            pass
+
+    null_marks = {}
+
+    def on_null(batch, outcomes):
+        null_marks.setdefault("first", time.perf_counter())
+        null_marks["last"] = time.perf_counter()
+
+    null = make_consumer(port, "bench-null", NullPipeline(), on_null)
+    consume_until(null, lambda: null.stats.received >= n, timeout=240)
+    null_rate = null.stats.received / (null_marks["last"] - null_marks["first"]) if "last" in null_marks else float("nan")
+    end_session(port, "bench-null")
+    log(f"  consumer, null pipeline: {null_rate:,.0f} msg/s; draining ingest ...")
     pipeline = default_pipeline()
     pipeline.start(interval=1.0)
     marks = {}
@@ -372,7 +396,7 @@ def phase_throughput(port, env, args) -> dict:
     end_session(port, "bench-noop")
     end_session(port, "bench-ingest")
     log(f"  ingest: {rate:,.0f} msg/s ({consumer.stats.received:,} messages, {consumer.stats.batches} batches)")
-    return {"noop": noop, "ingest": rate, "received": consumer.stats.received, "outcomes": consumer.stats.outcomes}
+    return {"noop": noop, "null": null_rate, "ingest": rate, "received": consumer.stats.received, "outcomes": consumer.stats.outcomes}
 
 
 def phase_latency(port, env, args, first_alarm_device: int) -> tuple[dict, int]:
@@ -591,6 +615,8 @@ def main() -> int:
     ratio = thr["ingest"] / thr["noop"] if thr["noop"] else float("nan")
     print(f"| sustained msg/s, 1 ingest process, rules on ({thr['received']:,} msgs) | {thr['ingest']:,.0f} "
           f"| no-op paho subscriber {thr['noop']:,.0f} | {ratio:.2f} | ≥ 5,000 and ≥ 0.5 |")
+    print(f"| the same consumer, a pipeline that does nothing (parse + acks only) | {thr['null']:,.0f} "
+          f"| no-op paho subscriber {thr['noop']:,.0f} | {thr['null'] / thr['noop']:.2f} | |")
     print(f"| alarm publish → responder notified, {args.devices:,} × 1/30 s then 10× burst, p50 / p99 "
           f"| {lat['p50'] * 1000:,.0f} ms / {lat['p99'] * 1000:,.0f} ms (max {lat['max'] * 1000:,.0f}) "
           f"| {lat['alarms']} alarms, {lat['lost']} lost; of which received → alarm committed p50 "

@@ -7,8 +7,12 @@
   again (its persistent session, a stable client id) to the restarted process; the
   pipeline's dedupe key (device + seq) makes a second delivery a duplicate, not a second
   alarm.
+* Alarms jump the queue: a payload carrying an alarm event goes into its own queue, and
+  the next batch is the alarms alone, ahead of any heartbeats received before them (the
+  acknowledgements then leave out of order, which Mosquitto and EMQX accept).
 * MQTT 5 when the broker takes it (its Receive Maximum lets the broker keep up to
-  ``RECEIVE_MAXIMUM`` messages in flight to us; Mosquitto holds an MQTT 3.1.1 client to
+  ``RECEIVE_MAXIMUM`` messages in flight to us, so a backlog waits here where alarms
+  can jump it; Mosquitto holds an MQTT 3.1.1 client to
   20), MQTT 3.1.1 when it refuses 5 (amqtt): a bare CONNECT probes first.
 * A bad message (not JSON, wrong shape, impossible value, unknown device) is refused
   through ``pipeline.reject`` and acknowledged; it never stops the loop. When the pipeline
@@ -43,7 +47,8 @@ from yizhan.safety.mqtt.settings import MqttSettings, device_code_of
 
 log = logging.getLogger("yizhan.safety.mqtt")
 
-RECEIVE_MAXIMUM = 5000  # messages in flight from the broker to us (MQTT 5)
+RECEIVE_MAXIMUM = 65535  # messages in flight from the broker to us (MQTT 5): a backlog waits here, where alarms can jump it
+URGENT_MARKS = (b'"alarm"', b'"fire"')  # an alarm event: handled before the heartbeats queued ahead of it
 SESSION_EXPIRY = 3600  # seconds the broker keeps our session (and its queued messages) while we are away
 KEEPALIVE = 30
 EXCERPT = 200  # bytes of a refused payload kept for admins
@@ -133,6 +138,7 @@ class Consumer:
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self._queue: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self._urgent: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self._protocol = mqtt.MQTTv5
         self._generation = 0
         self._client: mqtt.Client | None = None
@@ -193,12 +199,24 @@ class Consumer:
             log.warning("MQTT disconnected (%s); reconnecting with back-off", reason_code)
 
     def _on_message(self, client, userdata, message):
-        self._queue.put(Inbound(message.topic, message.payload, message.mid, message.qos, datetime.now(UTC),
-                                self._generation))
+        payload = message.payload
+        urgent = any(mark in payload for mark in URGENT_MARKS)
+        item = Inbound(message.topic, payload, message.mid, message.qos, datetime.now(UTC), self._generation)
+        (self._urgent if urgent else self._queue).put(item)
 
     # -- our side --------------------------------------------------------------------
 
     def _take_batch(self) -> list[Inbound]:
+        """Up to ``batch`` messages; alarms first and on their own (they jump a backlog:
+        "fire alarms jump every queue"), else what arrives within ``batch_wait``."""
+        urgent = []
+        while len(urgent) < self.settings.batch:
+            try:
+                urgent.append(self._urgent.get_nowait())
+            except queue.Empty:
+                break
+        if urgent:
+            return urgent
         try:
             first = self._queue.get(timeout=0.2)
         except queue.Empty:
@@ -316,11 +334,12 @@ class Consumer:
             _reset_connections()
 
     def _drain_queue(self) -> None:
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                return
+        for q in (self._urgent, self._queue):
+            while True:
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    break
 
     # -- background use ----------------------------------------------------------------
 

@@ -282,3 +282,16 @@ def test_simulator_sends_heartbeats_and_alarms_the_pipeline_accepts(embedded_bro
     assert ok, (sim.sent, sim.alarms, len(pipeline.messages))
     assert sim.alarms >= 2 and any(m.event == "alarm" for m in pipeline.messages)
     assert len({(m.device_code, m.seq) for m in pipeline.messages}) == len(pipeline.messages)  # seqs never repeat
+
+
+def test_alarms_jump_the_queue():
+    from types import SimpleNamespace
+
+    consumer = Consumer(settings=mqtt_settings({}), pipeline=RecordingPipeline())
+    for i in range(5):
+        consumer._on_message(None, None, SimpleNamespace(topic=f"yizhan/devices/HZ-0000{i}/up", mid=i + 1, qos=1,
+                                                         payload=b'{"seq":%d,"event":"heartbeat"}' % i))
+    consumer._on_message(None, None, SimpleNamespace(topic="yizhan/devices/HZ-00009/up", mid=9, qos=1,
+                                                     payload=b'{"seq":9,"event":"alarm"}'))
+    assert [item.mid for item in consumer._take_batch()] == [9]
+    assert [item.mid for item in consumer._take_batch()] == [1, 2, 3, 4, 5]
