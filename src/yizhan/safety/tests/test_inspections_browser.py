@@ -16,11 +16,15 @@ from yizhan.safety.models import Inspection
 def test_inspection_form_at_360px_by_keyboard(browser_page_factory, live_server, safety_tree):
     st = safety_tree
     page = browser_page_factory()
-    page.goto(live_server.url + "/accounts/login/?next=/safety/inspections/new/%3Fplace%3DT-RH-1%26rooms%3D2")
+    page.goto(live_server.url + "/accounts/login/?next=/safety/inspections/new/")
     page.get_by_label(re.compile("用户名")).fill(st.grid_worker.username)
     page.get_by_label(re.compile("密码")).fill(DEFAULT_PASSWORD)
     page.get_by_label(re.compile("密码")).press("Enter")
-    page.wait_for_url(re.compile(r"/safety/inspections/new/"))
+    page.wait_for_url(re.compile(r"/safety/inspections/new/$"))
+    page.get_by_label("检查场所").select_option("T-RH-1")  # first the place, then its 12 rooms
+    page.get_by_role("button", name="开始检查").press("Enter")
+    page.wait_for_url(re.compile(r"place=T-RH-1"))
+    assert page.locator("[data-room]").count() == 12
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     # the toggles are big enough for a thumb
     box = page.locator("label[for='room-0-extinguisher']").bounding_box()
@@ -34,9 +38,9 @@ def test_inspection_form_at_360px_by_keyboard(browser_page_factory, live_server,
     page.locator("#room-1-extinguisher").focus()
     page.keyboard.press("Space")  # 102 has only an extinguisher
     page.get_by_role("button", name="再加一间房").click()  # JS adds a row without a reload
-    page.locator("#room-2").wait_for()
-    assert page.evaluate("document.activeElement.id") == "room-2"
-    page.locator("#room-2").fill("103")
+    page.locator("#room-12").wait_for()
+    assert page.evaluate("document.activeElement.id") == "room-12"
+    page.locator("#room-12").fill("103")
     page.locator("#f-flying").focus()
     page.keyboard.press("Space")
     page.get_by_role("button", name="提交检查").focus()

@@ -8,13 +8,6 @@
   var rooms = form.querySelector("[data-rooms]");
   var count = form.querySelector("[data-room-count]");
   var add = form.querySelector("[data-add-room]");
-  var place = form.querySelector("#f-place");
-  if (place) {
-    place.addEventListener("change", function () {
-      // reload with the place's room count, keeping nothing typed yet
-      if (place.value) window.location.search = "?place=" + encodeURIComponent(place.value);
-    });
-  }
   if (!rooms || !count || !add) return;
   add.addEventListener("click", function (event) {
     var rows = rooms.querySelectorAll("[data-room]");
