@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
 
-from yizhan.core.errors import NotAuthenticated, OutOfJurisdiction, PermissionDenied
+from yizhan.core.errors import AppError, NotAuthenticated, OutOfJurisdiction, PermissionDenied
 from yizhan.core.models import AuditLog
 from yizhan.core.testing.factories import bearer, make_staff
 from yizhan.safety import errors as E
@@ -151,3 +153,26 @@ def test_api_create_update_and_errors(safety_tree, client):
     assert r.status_code == 404
     r = client.post(f"{API}/{pk}/disable", content_type="application/json", headers=bearer(st.manager))
     assert r.status_code == 200 and r.json()["active"] is False
+
+
+# ---- wide input ------------------------------------------------------------------------
+
+VALUES = hs.one_of(hs.none(), hs.booleans(), hs.integers(), hs.floats(), hs.text(max_size=80),
+                   hs.lists(hs.dictionaries(hs.text(max_size=5), hs.integers()), max_size=3))
+KEYS = hs.sampled_from(["kind", "name", "address", "lat", "lng", "jurisdiction", "parent", "floors", "rooms",
+                        "tenant_count", "landlord_name", "landlord_phone", "charging_points", "equipment", "phone",
+                        "notes"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(hs.dictionaries(KEYS, VALUES, max_size=5))
+def test_any_input_is_a_place_or_an_app_error(safety_tree, data):
+    before = Place.objects.count()
+    try:
+        place = place_create(actor=safety_tree.manager, data={**_data(safety_tree), **data, "code": "HYP-1"})
+    except AppError as err:
+        assert err.message.zh and err.message.en and err.status < 500
+        assert Place.objects.count() == before
+    else:
+        place.delete()
