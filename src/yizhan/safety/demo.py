@@ -27,7 +27,9 @@ What ``load_demo`` builds, all inside the community's boundary, with bulk writes
   workflows write them: timeline rows, audit rows) for the monthly report, and a few open
   low-priority alarms for the wall;
 * 331 checks: a few passed ones, and today's failed one with a follow-up deadline and its
-  hazard case (through ``inspection_create``: the reports workflow must run for the case).
+  hazard case (through ``inspection_create``: the reports workflow must run for the case),
+  filed and parked for supervised rectification (挂账督办) until the follow-up check — an
+  open case would start escalating to the city in the demo's first hours.
 
 Idempotent: when the centre exists nothing is written (the rules are topped up).
 """
@@ -50,6 +52,7 @@ from yizhan.core.models import AuditAction, AuditLog
 from yizhan.core.tz import SHANGHAI as SH
 from yizhan.demo.services import _staff_many
 from yizhan.jurisdictions.models import Jurisdiction
+from yizhan.reports.services import case_accept, case_park
 from yizhan.safety.choices import (
     AlarmKind,
     AlarmState,
@@ -657,7 +660,12 @@ def _inspections(node, houses: list[Place], people: dict, rng: random.Random, no
     house = houses[0]  # the house of HZ-00001
     rooms = [{"room": r, "extinguisher": True, "escape_rope": r[0] != "3", "smoke_mask": True,
               "emergency_light": True} for r in INSPECTION_ROOMS[:6]]
-    inspection_create(actor=inspector, place=house, rooms=rooms, flying_wire_charging=True,
-                      findings="三楼房间缺逃生绳；楼道内私拉电线给电动车充电（飞线充电），已当场拆除并责令整改")
-    made += 1
-    return made
+    failed = inspection_create(actor=inspector, place=house, rooms=rooms, flying_wire_charging=True,
+                               findings="三楼房间缺逃生绳；楼道内私拉电线给电动车充电（飞线充电），已当场拆除并责令整改")
+    if failed.case is not None:
+        # the community files the hazard and lists it for supervised rectification (挂账督办)
+        # until the follow-up check, as the 331 campaign does: the case waits, parked
+        case = case_accept(actor=inspector, case=failed.case, note="消防检查发现隐患，予以立案")
+        case_park(actor=inspector, case=case,
+                  note=f"纳入“331”整治挂账督办：房东须于{failed.follow_up_due:%m月%d日}前整改，到期复查")
+    return made + 1
