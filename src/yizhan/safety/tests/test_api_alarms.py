@@ -159,3 +159,15 @@ def test_summary(world, client):
     assert client.get("/api/v1/safety/summary").json() == {
         "online": 0, "offline": 0, "new": 1, "alarm": 1, "total": 1, "active_alarms": 1, "unacknowledged": 1,
         "fire": 0}
+
+
+def test_acknowledge_and_clear_without_a_body(world, client):
+    """The note is optional: an empty JSON POST is enough."""
+    client.force_login(world.duty_officer)
+    resp = client.post(f"{URL}/{world.fire.pk}/acknowledge", content_type="application/json")
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["state"] == "acknowledged"
+    resp = client.post(f"{URL}/{world.fire.pk}/clear", data="", content_type="application/json")
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["state"] == "cleared"
+    assert list(world.fire.events.values_list("action", flat=True)) == ["acknowledge", "clear"]
