@@ -3,6 +3,7 @@
     GET  /api/v1/safety/dispatches?state=active|open|on_scene|resolved
     GET  /api/v1/safety/dispatches/{id}
     POST /api/v1/safety/dispatches/{id}/confirm_fire          (forward to 119 now)
+    POST /api/v1/safety/dispatches/{id}/stand_down            {"note"}: everyone stood down, a false alarm
     POST /api/v1/safety/assignments/{id}/{action}             acknowledge|en_route|arrive|resolve|stand_down
          {"lat", "lng", "outcome", "note", "category"}
     GET  /api/v1/safety/reports/monthly?month=YYYY-MM
@@ -78,6 +79,18 @@ def dispatch_detail(request: HttpRequest, dispatch_id: Id):
 def dispatch_confirm_fire(request: HttpRequest, dispatch_id: Id):
     d = selectors.dispatch_get(user=request.user, dispatch_id=dispatch_id)
     services.dispatch_confirm_fire(actor=request.user, dispatch=d)
+    return dispatch_out(selectors.dispatch_get(user=request.user, dispatch_id=dispatch_id))
+
+
+class SafetyNoteIn(Schema):
+    note: str = Field("", max_length=500)
+
+
+@router.post("/dispatches/{dispatch_id}/stand_down",
+             summary="End a dispatch nobody resolved (alarm checked and cleared): everyone stood down")
+def dispatch_stand_down(request: HttpRequest, dispatch_id: Id, body: SafetyNoteIn | None = None):
+    d = selectors.dispatch_get(user=request.user, dispatch_id=dispatch_id)
+    services.dispatch_stand_down(actor=request.user, dispatch=d, note=(body.note if body else ""))
     return dispatch_out(selectors.dispatch_get(user=request.user, dispatch_id=dispatch_id))
 
 

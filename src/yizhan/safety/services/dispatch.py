@@ -45,7 +45,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from yizhan.core.audit import audit_record
-from yizhan.core.errors import Message, NotAuthenticated, OutOfJurisdiction
+from yizhan.core.errors import Message, NotAuthenticated, OutOfJurisdiction, PermissionDenied
 from yizhan.core.geo import haversine_m, validate_lat_lng
 from yizhan.core.models import AuditAction
 from yizhan.core.notifications import notify
@@ -582,8 +582,7 @@ def dispatch_stand_down(*, actor, dispatch, note: str = "") -> Dispatch:
         if d is None:
             raise E.DispatchNotFound()
         if not permissions.can(actor, "safety.duty", d.jurisdiction):
-            raise OutOfJurisdiction() if permissions.has_perm_anywhere(actor, "safety.duty") else \
-                E.DispatchNotFound()
+            raise OutOfJurisdiction() if permissions.has_perm_anywhere(actor, "safety.duty") else PermissionDenied()
         if d.state == DispatchState.RESOLVED:
             return d
         for a in Assignment.objects.filter(dispatch=d, state__in=ACTIVE_STATES):

@@ -194,3 +194,14 @@ def test_monthly_page(november, client):
     assert client.get("/safety/reports/monthly/?month=2026-11").status_code == 403
     client.force_login(st.manager)
     assert client.get("/safety/reports/monthly/?month=13").status_code == 400
+
+
+def test_stand_down_api(live, client):
+    st = live
+    url = f"/api/v1/safety/dispatches/{st.dispatch.pk}/stand_down"
+    resp = check_matrix(client, "post", url, {"note": "电话核实为误报"},
+                        wrong_role=[make_worker(), st.grid_worker], wrong_jurisdiction=st.other_manager,
+                        allowed=st.duty_officer, snapshot=_snapshot)
+    body = resp.json()
+    assert body["state"] == "resolved" and body["outcome"] == "false_alarm" and body["outcome_note"] == "电话核实为误报"
+    assert {a["state"] for a in body["assignments"]} == {"stood_down"}
