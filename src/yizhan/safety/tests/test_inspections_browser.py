@@ -10,6 +10,10 @@ import pytest
 from yizhan.core.testing.factories import DEFAULT_PASSWORD
 from yizhan.safety.models import Inspection
 
+# what sticks out past the phone's right edge, for the failure message
+WIDE = ("Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > 360.01)"
+        ".slice(0, 8).map(e => e.tagName + '#' + (e.id || '') + '.' + e.className)")
+
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
@@ -52,3 +56,10 @@ def test_inspection_form_at_360px_by_keyboard(browser_page_factory, live_server,
     assert [r["room"] for r in ins.rooms] == ["101", "102", "103"]
     assert ins.rooms[0]["emergency_light"] and not ins.rooms[1]["smoke_mask"]
     assert ins.flying_wire_charging and ins.state == "rectifying" and ins.follow_up_due
+    # the other pages of the part fit the phone too (tables scroll inside their box)
+    for path in ("/safety/inspections/", "/safety/places/", f"/safety/places/{st.rental_house.pk}/",
+                 "/safety/devices/", f"/safety/devices/{st.transmitter.pk}/"):
+        page.goto(live_server.url + path)
+        if page.evaluate("document.documentElement.scrollWidth") > 360:
+            wide = page.evaluate(WIDE)
+            pytest.fail(f"{path} scrolls sideways: {wide}")
