@@ -639,7 +639,7 @@ def main() -> int:
           f"| {lat['p50'] * 1000:,.0f} ms / {lat['p99'] * 1000:,.0f} ms (max {lat['max'] * 1000:,.0f}) "
           f"| {lat['alarms']} alarms, {lat['lost']} lost; of which received → alarm committed p50 "
           f"{lat['inner_p50'] * 1000:,.0f} ms / p99 {lat['inner_p99'] * 1000:,.0f} ms | | p99 ≤ 1 s, none lost |")
-    print(f"| the same alarms from the broker's PUBACK to the device (the load generator's own queue left out), "
+    print(f"| the same alarms from the broker's PUBACK to the responder notified (the load generator's own queue left out), "
           f"p50 / p99 | {lat['broker_p50'] * 1000:,.0f} ms / {lat['broker_p99'] * 1000:,.0f} ms "
           f"| the generator managed {lat['publish_rate']:,.0f} msg/s | | |")
     print(f"| offline detection, {off['devices']:,} devices (interval 10 s), p50 / p99 / max "
