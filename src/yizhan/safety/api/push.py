@@ -1,10 +1,10 @@
 """Fire-safety API: HTTP push from NB-IoT carrier platforms (``POST /api/v1/safety/push``).
 
-Signed with HMAC instead of a user's session or token (see ``services/push.py``)."""
+Signed with HMAC instead of a user's session or token (see ``safety/push.py``)."""
 
 from ninja import Router, Schema
 
-from yizhan.safety.services.push import outcome_alarm_id, outcome_status, push_receive
+from yizhan.safety.push import outcome_alarm_id, outcome_status, push_receive
 
 router = Router(tags=["safety"])
 

@@ -12,7 +12,7 @@ import pytest
 
 from yizhan.safety.ingest.pipeline import pipeline_forget
 from yizhan.safety.models import Alarm, DeviceEvent, IngestReject
-from yizhan.safety.services.push import push_keys, push_signature
+from yizhan.safety.push import push_keys, push_signature
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/safety/push"

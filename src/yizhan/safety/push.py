@@ -1,4 +1,6 @@
-"""HTTP push from NB-IoT carrier platforms (电信/移动 AEP, OneNET): one sensor message per
+"""HTTP push from NB-IoT carrier platforms (电信/移动 AEP, OneNET) — a transport beside
+``mqtt/`` and ``gb26875/``, not under ``services/``: it feeds the ingest, and the ingest
+calls the alarm services, so ``services -> ingest`` would close a cycle: one sensor message per
 request, HMAC-signed, timestamped, replay refused.
 
 Headers: ``X-Yizhan-Key`` (the platform's key id), ``X-Yizhan-Timestamp`` (unix seconds,
