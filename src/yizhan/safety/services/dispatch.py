@@ -33,6 +33,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -644,6 +645,18 @@ def forward_119_payload(d: Dispatch) -> dict:
     }
 
 
+def forward_119_target() -> tuple[str, str]:
+    """(URL, secret): Django settings ``YIZHAN_119_URL`` / ``YIZHAN_119_SECRET`` when set,
+    else the environment variables of the same names (config/settings.py names neither)."""
+    url = getattr(settings, "YIZHAN_119_URL", None)
+    secret = getattr(settings, "YIZHAN_119_SECRET", None)
+    if url is None:
+        url = os.environ.get("YIZHAN_119_URL", "")
+    if secret is None:
+        secret = os.environ.get("YIZHAN_119_SECRET", "")
+    return url or "", secret or ""
+
+
 def sign_119(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -688,8 +701,7 @@ def forward_119(dispatch, *, retry_delays=FORWARD_RETRY_DELAYS, sleep=time.sleep
     import requests
 
     pk = getattr(dispatch, "pk", dispatch)
-    url = getattr(settings, "YIZHAN_119_URL", "") or ""
-    secret = getattr(settings, "YIZHAN_119_SECRET", "") or ""
+    url, secret = forward_119_target()
     d = Dispatch.objects.select_related("alarm__device__place", "jurisdiction").filter(pk=pk).first()
     if d is None or d.forwarded_119_at is not None:
         return d is not None

@@ -174,3 +174,12 @@ def test_a_false_alarm_is_not_forwarded(fire):
     svc.assignment_act(actor=st.grid_worker, assignment=a, action="resolve", outcome="false_alarm")
     with pytest.raises(E.NoFireToForward):
         svc.dispatch_confirm_fire(actor=st.duty_officer, dispatch=d)
+
+
+def test_the_target_comes_from_the_environment_without_a_setting(settings, monkeypatch):
+    for name in ("YIZHAN_119_URL", "YIZHAN_119_SECRET"):
+        if hasattr(settings, name):
+            delattr(settings, name)
+    monkeypatch.setenv("YIZHAN_119_URL", "https://119.example.cn/hook")
+    monkeypatch.setenv("YIZHAN_119_SECRET", "s3cret-value-123456")
+    assert svc.forward_119_target() == ("https://119.example.cn/hook", "s3cret-value-123456")
