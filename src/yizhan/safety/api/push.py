@@ -16,7 +16,7 @@ class PushOut(Schema):
 
 @router.post("/push", auth=None, response=PushOut,
              summary="Push one sensor message (NB-IoT platforms; HMAC-signed: X-Yizhan-Key, -Timestamp, -Nonce, -Signature)",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+             openapi_extra={"x-errors": [403], "requestBody": {"required": True, "content": {"application/json": {"schema": {
                  "type": "object", "required": ["device"],
                  "properties": {"device": {"type": "string"}, "seq": {"type": "integer"}, "ts": {"type": "integer"},
                                 "battery": {"type": "integer"}, "event": {"type": "string"},
