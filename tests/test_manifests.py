@@ -374,3 +374,16 @@ def _urlconf_with_fake():
     urlconf = types.ModuleType("fake_root_urls_nav")
     urlconf.urlpatterns = [*urls.urlpatterns, path("", include("yizhan_fake_app.urls"))]
     return urlconf
+
+
+def test_notification_kinds_come_from_the_manifests():
+    """An app declares the kinds it sends (label, SMS, urgent); core/config name none."""
+    from yizhan.core import outbox
+    from yizhan.core.notifications import kind_label
+
+    declared = m.notification_kinds()
+    assert declared["safety_alarm"].sms and declared["safety_alarm"].urgent
+    assert "safety_alarm" in outbox.sms_kinds() and "safety_alarm" in outbox.urgent_kinds()
+    assert "case_dispatched" in outbox.sms_kinds()  # the settings' kinds stay
+    assert kind_label("safety_alarm") == "消防警情"
+    assert kind_label("no_such_kind") == "no_such_kind"

@@ -63,6 +63,20 @@ class NavEntry:
         return self.perm is None and self.role is None
 
 
+@dataclass(frozen=True)
+class NotificationKind:
+    """A kind of inbox message an app sends (``core.notifications.notify(kind=...)``).
+
+    ``label`` names it on the inbox settings page; ``sms``: also sent by SMS to users with
+    a phone (added to ``YIZHAN_NOTIFY_SMS_KINDS``); ``urgent``: an SMS the user cannot
+    switch off (added to ``YIZHAN_NOTIFY_URGENT_KINDS``)."""
+
+    kind: str
+    label: object  # gettext_lazy text
+    sms: bool = False
+    urgent: bool = False
+
+
 @dataclass
 class AppManifest:
     """What an app adds to the platform (every field optional).
@@ -85,6 +99,8 @@ class AppManifest:
       supervises beside web, worker and scheduler (e.g. a sensor ingest); the callable
       takes no argument and returns the ``yizhan`` sub-command and its arguments as a
       list (``["ingest", "--mqtt"]``), or ``None`` to run nothing (read settings there).
+    * ``notifications``: :class:`NotificationKind` rows for the kinds the app sends
+      (label, SMS, urgent), merged with the platform's settings by ``core.outbox``.
     """
 
     api_router: str | None = None
@@ -99,6 +115,7 @@ class AppManifest:
     privacy: str | None = None
     jobs: list[str] = field(default_factory=list)
     processes: list[tuple[str, str]] = field(default_factory=list)
+    notifications: list[NotificationKind] = field(default_factory=list)
 
 
 def resolve(dotted: str):
@@ -186,6 +203,11 @@ def process_commands() -> dict[str, list[str]]:
             if argv:
                 commands[name] = [str(arg) for arg in argv]
     return commands
+
+
+def notification_kinds() -> dict[str, NotificationKind]:
+    """``{kind: NotificationKind}`` every installed app declares."""
+    return {n.kind: n for _, m in installed_manifests() for n in m.notifications}
 
 
 def forget_manifest_caches() -> None:

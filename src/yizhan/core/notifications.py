@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from yizhan.core.errors import Message
+from yizhan.core.manifest import notification_kinds
 from yizhan.core.models import Notification
 from yizhan.core.outbox import outbound_queue
 
@@ -33,7 +34,11 @@ KIND_LABELS = {
 
 
 def kind_label(kind: str) -> str:
-    return str(KIND_LABELS.get(kind, kind))
+    """The kind's name for people: the platform's own, else the declaring app's manifest."""
+    if kind in KIND_LABELS:
+        return str(KIND_LABELS[kind])
+    declared = notification_kinds().get(kind)
+    return str(declared.label) if declared else kind
 
 
 def notify(*, user, kind: str, title: Message, body: Message | None = None, url: str = "",

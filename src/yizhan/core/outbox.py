@@ -63,6 +63,7 @@ from django.utils.module_loading import import_string
 
 from yizhan.core.audit import audit_record
 from yizhan.core.errors import PermissionDenied
+from yizhan.core.manifest import notification_kinds
 from yizhan.core.models import (
     ChannelBinding,
     Notification,
@@ -108,11 +109,15 @@ def enabled_channels() -> set[str]:
 
 
 def sms_kinds() -> set[str]:
-    return _as_set(_setting("YIZHAN_NOTIFY_SMS_KINDS", DEFAULT_SMS_KINDS))
+    """The settings' kinds plus those the apps' manifests declare ``sms=True``."""
+    declared = {k for k, n in notification_kinds().items() if n.sms}
+    return _as_set(_setting("YIZHAN_NOTIFY_SMS_KINDS", DEFAULT_SMS_KINDS)) | declared
 
 
 def urgent_kinds() -> set[str]:
-    return _as_set(_setting("YIZHAN_NOTIFY_URGENT_KINDS", DEFAULT_URGENT_KINDS))
+    """The settings' kinds plus those the apps' manifests declare ``urgent=True``."""
+    declared = {k for k, n in notification_kinds().items() if n.urgent}
+    return _as_set(_setting("YIZHAN_NOTIFY_URGENT_KINDS", DEFAULT_URGENT_KINDS)) | declared
 
 
 def max_attempts() -> int:

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from yizhan.core.manifest import AppManifest, NavEntry
+from yizhan.core.manifest import AppManifest, NavEntry, NotificationKind
 from yizhan.core.permissions import ADMINS
 
 # safety.view: see places, devices, alarms, dispatches, inspections in scope
@@ -25,8 +25,12 @@ class SafetyConfig(AppConfig):
             "fire_responder": {"safety.view", "safety.respond"},
             **{admin: set(_ADMIN) for admin in ADMINS},
         },
+        notifications=[
+            # a responder sent to an alarm: inbox + an SMS nobody can switch off
+            NotificationKind("safety_alarm", _("消防警情"), sms=True, urgent=True),
+        ],
         nav=[
-            NavEntry("safety_wall", _("消防值守"), "safety:wall", perm="safety.duty", order=170, home=20),
+            NavEntry("safety_wall", _("消防值守"), "safety:wall", perm="safety.duty", order=170),
             NavEntry("safety_respond", _("出警"), "safety:respond", perm="safety.respond", order=175),
             NavEntry("safety_monthly", _("出警报告"), "safety:monthly_report", perm="safety.duty", order=177),
             NavEntry("safety_inspect", _("消防检查"), "safety:inspections", perm="safety.inspect", order=180),
