@@ -96,23 +96,15 @@ _LATTICE = 0.0015
 
 
 def _coarse_near(bounds) -> set[int]:
-    """A superset of the coarse cells a bounding box touches: the cells whose centre lies
-    inside it (H3's polygon fill) and the cells of points every ``_LATTICE`` along its
-    edges, each with its neighbours. A cell that touches the box without its centre inside
-    crosses an edge, and the edge point nearest the crossing lies in it or a neighbour."""
+    """A superset of the coarse cells a bounding box touches."""
     minx, miny, maxx, maxy = bounds
-    cell = h3i.latlng_to_cell
-    seen = set(h3i.h3shape_to_cells(h3i.LatLngPoly([(miny, minx), (miny, maxx), (maxy, maxx), (maxy, minx)]),
-                                    COARSE_RES)) if maxx > minx and maxy > miny else set()
     nx, ny = int((maxx - minx) / _LATTICE) + 2, int((maxy - miny) / _LATTICE) + 2
+    seen = set()
+    cell = h3i.latlng_to_cell
     for i in range(ny):
         lat = min(miny + i * _LATTICE, maxy)
-        seen.add(cell(lat, minx, COARSE_RES))
-        seen.add(cell(lat, maxx, COARSE_RES))
-    for j in range(nx):
-        lng = min(minx + j * _LATTICE, maxx)
-        seen.add(cell(miny, lng, COARSE_RES))
-        seen.add(cell(maxy, lng, COARSE_RES))
+        for j in range(nx):
+            seen.add(cell(lat, min(minx + j * _LATTICE, maxx), COARSE_RES))
     out = set()
     for c in seen:
         out.update(h3i.grid_disk(c, 1))
