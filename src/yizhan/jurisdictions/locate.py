@@ -26,11 +26,6 @@ never misclassifies a point; a coarse cell counts as inside only when its six
 neighbours do too (an H3 cell's children reach a little beyond their parent's
 hexagon, never beyond its neighbours).
 
-The coarse level is built at once; a coarse cell's fine children are classified on the
-first lookup that falls in it (``_refine``), so a process pays only for the border cells
-it meets (``yizhan demo`` locates ~160 points: 0.1 s instead of seconds for every border
-of three cities). ``locate_index_stats`` refines everything before counting.
-
 The index is rebuilt lazily: at once in this process when a service changes the
 tree (``locate_index_invalidate`` on commit), and in other processes when they
 notice, at most every ``STAMP_CHECK_SECONDS``, that the table's stamp changed.
@@ -38,7 +33,6 @@ notice, at most every ``STAMP_CHECK_SECONDS``, that the table's stamp changed.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -76,12 +70,6 @@ class _Index:
     # node_id -> [node, parent, ..., root]
     chains: dict[int, list[Jurisdiction]] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
-    # coarse cells a border crosses whose fine children are not classified yet -> the
-    # ranks (positions in ``geo``) of the nodes near them: refined on first use
-    pending: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    geo: list = field(default_factory=list)  # (node id, depth, geom, inner, outer), lookup order
-    interned: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _stamp() -> tuple:
@@ -154,6 +142,8 @@ def _build(stamp) -> _Index:
             shapely.prepare(g)
         geo.append((node.pk, node.depth, geom, inner, outer))
     n = len(geo)
+    inner_arr = np.array([g[3] for g in geo], dtype=object)
+    outer_arr = np.array([g[4] for g in geo], dtype=object)
 
     # coarse cells each node touches / lies wholly inside (checked with shapely too)
     # (a lattice over each node's bounding box, then exact shapely tests on the hexagons)
@@ -173,7 +163,7 @@ def _build(stamp) -> _Index:
                 touch.setdefault(c, []).append(rank)
         full.append({c for c, w in zip(cells, inside.tolist(), strict=True) if w})
 
-    refine = 0  # coarse cells to split into fine children (on first use: _refine)
+    refine: list[int] = []  # coarse cells to split into fine children
     coarse_done = 0
     for coarse in {d for c in touch for d in h3i.grid_disk(c, 1)}:
         disk = h3i.grid_disk(coarse, 1)
@@ -185,75 +175,60 @@ def _build(stamp) -> _Index:
             index.cells[coarse] = geo[first][0]
             coarse_done += 1
         else:
-            # a node touching one of its children touches a cell of its disk (an H3
-            # cell's children never reach beyond its neighbours): ``near`` has them all
-            index.pending[coarse] = tuple(near)
-            refine += 1
-    index.geo = geo
+            refine.append(coarse)
+
+    # fine children of the refined coarse cells: classify them depth by depth, deepest
+    # first (an STRtree of that depth's nodes finds the ones each child touches); a
+    # child is settled by the first node it lies wholly inside
+    children: list[int] = []
+    for coarse in refine:
+        children.extend(h3i.cell_to_children(coarse, FINE_RES))
+    polys = _polygons(children) if children else np.array([], dtype=object)
+    entries: list[list] = [[] for _ in children]
+    settled = np.zeros(len(children), dtype=bool)
+    ranks_by_depth: dict[int, list[int]] = {}
+    for rank, g in enumerate(geo):
+        ranks_by_depth.setdefault(g[1], []).append(rank)
+    pair_tests = 0
+    for depth in sorted(ranks_by_depth, reverse=True):
+        open_ = np.flatnonzero(~settled)
+        if not len(open_):
+            break
+        ranks = np.asarray(ranks_by_depth[depth])
+        tree = shapely.STRtree(outer_arr[ranks])
+        qi, ti = tree.query(polys[open_], predicate="intersects")
+        if not len(qi):
+            continue
+        ci, ri = open_[qi], ranks[ti]
+        order = np.lexsort((ri, ci))  # by child, then rank (the lookup order)
+        ci, ri = ci[order], ri[order]
+        pair_tests += len(ci)
+        inside = shapely.contains(inner_arr[ri], polys[ci])
+        for i, r, w in zip(ci.tolist(), ri.tolist(), inside.tolist(), strict=True):
+            if settled[i]:
+                continue
+            if w:
+                entries[i].append((geo[r][0], None))
+                settled[i] = True
+            else:
+                entries[i].append((geo[r][0], geo[r][2]))
+    interned: dict[tuple, tuple] = {}
+    border_cells = 0
+    for child, found in zip(children, entries, strict=True):
+        if not found:
+            continue
+        if found[0][1] is None:
+            index.cells[child] = found[0][0]
+            continue
+        border_cells += 1
+        key = tuple((pk, g is None) for pk, g in found)
+        index.cells[child] = interned.setdefault(key, tuple(found))
     index.stats = {
-        "nodes": len(nodes), "with_boundary": n, "coarse_cells": coarse_done, "refined_coarse_cells": refine,
-        "fine_cells": 0, "border_cells": 0, "pair_tests": 0, "build_s": round(time.perf_counter() - started, 3),
-        "refine_s": 0.0,
+        "nodes": len(nodes), "with_boundary": n, "coarse_cells": coarse_done, "refined_coarse_cells": len(refine),
+        "fine_cells": len(index.cells) - coarse_done, "border_cells": border_cells,
+        "pair_tests": pair_tests, "build_s": round(time.perf_counter() - started, 3),
     }
     return index
-
-
-def _refine(idx: _Index, coarse: int) -> None:
-    """Classify the fine children of one coarse cell a border crosses, deepest nodes
-    first: a child is settled by the first node (in lookup order) it lies wholly inside;
-    the nodes whose grown polygon it touches before that are tried with a polygon test.
-    Done once per coarse cell, on the first lookup there (building every coarse cell of a
-    city up front took seconds; a process locates points in a few of them), under the
-    index's lock; the children are stored before the cell leaves ``pending``, so a
-    concurrent lookup that finds it gone finds its children."""
-    with idx.lock:
-        near = idx.pending.get(coarse)
-        if near is None:
-            return
-        started = time.perf_counter()
-        geo = idx.geo
-        children = h3i.cell_to_children(coarse, FINE_RES)
-        polys = _polygons(children)
-        entries: list[list] = [[] for _ in children]
-        settled = np.zeros(len(children), dtype=bool)
-        by_depth: dict[int, list[int]] = {}
-        for rank in near:
-            by_depth.setdefault(geo[rank][1], []).append(rank)
-        pair_tests = 0
-        for depth in sorted(by_depth, reverse=True):
-            for rank in sorted(by_depth[depth]):  # the lookup order within a depth
-                open_ = np.flatnonzero(~settled)
-                if not len(open_):
-                    break
-                _pk, _depth, geom, inner, outer = geo[rank]
-                touching = open_[shapely.intersects(outer, polys[open_])]
-                if not len(touching):
-                    continue
-                pair_tests += len(touching)
-                inside = shapely.contains(inner, polys[touching])
-                for i, w in zip(touching.tolist(), inside.tolist(), strict=True):
-                    if w:
-                        entries[i].append((geo[rank][0], None))
-                        settled[i] = True
-                    else:
-                        entries[i].append((geo[rank][0], geom))
-        border = fine = 0
-        for child, found in zip(children, entries, strict=True):
-            if not found:
-                continue
-            fine += 1
-            if found[0][1] is None:
-                idx.cells[child] = found[0][0]
-                continue
-            border += 1
-            key = tuple((pk, g is None) for pk, g in found)
-            idx.cells[child] = idx.interned.setdefault(key, tuple(found))
-        del idx.pending[coarse]
-        st = idx.stats
-        st["fine_cells"] += fine
-        st["border_cells"] += border
-        st["pair_tests"] += pair_tests
-        st["refine_s"] = round(st["refine_s"] + time.perf_counter() - started, 3)
 
 
 _index = ProcessCache("jurisdictions.locate", build=_build, stamp=_stamp, refresh_default=STAMP_CHECK_SECONDS)
@@ -269,23 +244,15 @@ def locate_index_invalidate() -> None:
 
 
 def locate_index_stats() -> dict:
-    """Sizes of the current index, built and refined everywhere (for benchmarks and ops)."""
-    idx = _current()
-    for coarse in list(idx.pending):
-        _refine(idx, coarse)
-    return dict(idx.stats)
+    """Sizes of the current index (builds it if needed): for benchmarks and ops."""
+    return dict(_current().stats)
 
 
 def _entry(idx: _Index, lat: float, lng: float):
     cell = h3i.latlng_to_cell(lat, lng, FINE_RES)
     entry = idx.cells.get(cell)
     if entry is None:
-        coarse = (cell & _PARENT_MASK) | _PARENT_SET
-        entry = idx.cells.get(coarse)
-        if entry is None:
-            if coarse in idx.pending:
-                _refine(idx, coarse)
-            entry = idx.cells.get(cell)
+        entry = idx.cells.get((cell & _PARENT_MASK) | _PARENT_SET)
     return entry
 
 
