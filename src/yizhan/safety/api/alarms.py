@@ -34,7 +34,7 @@ VIEW, DUTY = "safety.view", "safety.duty"
 STATES = (*AlarmState.values, "open")  # open = active or acknowledged
 
 
-class PlaceRef(Schema):
+class AlarmPlaceRef(Schema):
     code: str
     name: str
     kind: str
@@ -59,7 +59,7 @@ class AlarmOut(Schema):
     last_triggered_at: str | None
     acknowledged_at: str | None
     cleared_at: str | None
-    place: PlaceRef
+    place: AlarmPlaceRef
     location: str
     trigger_count: int
     channel: str
@@ -75,7 +75,7 @@ class NoteIn(Schema):
     note: str = Field("", max_length=300)
 
 
-class SummaryOut(Schema):
+class AlarmSummaryOut(Schema):
     online: int
     offline: int
     new: int
@@ -131,7 +131,7 @@ def alarm_clear(request: HttpRequest, alarm_id: Id, body: NoteIn | None = None):
     return alarm_dict(alarm)
 
 
-@router.get("/summary", response=SummaryOut, summary="Devices online/offline/in alarm and open alarms in scope")
+@router.get("/summary", response=AlarmSummaryOut, summary="Devices online/offline/in alarm and open alarms in scope")
 def summary(request: HttpRequest):
     permissions.require(request.user, VIEW)
     return wall_counts(user=request.user, perm=VIEW)

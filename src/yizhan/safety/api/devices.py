@@ -43,7 +43,7 @@ def device_list(request: HttpRequest, kind: str = "", status: str = "", place: s
     return {"items": [selectors.device_view(d, alarms=alarms.get(d.pk, [])) for d in items], "count": count}
 
 
-@router.post("/devices/bulk", response={201: S.BulkOut}, summary="Register many devices at once (all or nothing)")
+@router.post("/devices/bulk", response={201: S.DeviceBulkOut}, summary="Register many devices at once (all or nothing)")
 def device_bulk(request: HttpRequest, payload: S.BulkIn):
     devices = services.device_bulk_register(actor=request.user, items=payload.items)
     return Status(201, {"created": len(devices), "codes": [d.code for d in devices]})

@@ -63,7 +63,7 @@ def import_template(request: HttpRequest):
     return resp
 
 
-@router.post("/places/import", response=S.ImportReportOut,
+@router.post("/places/import", response=S.SafetyImportReportOut,
              summary="Import places and devices from Excel: every row checked, nothing written if one is bad")
 def import_upload(request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False):
     permissions.require(request.user, MANAGE)

@@ -89,6 +89,6 @@ class DeviceListOut(Schema):
     count: int
 
 
-class BulkOut(Schema):
+class DeviceBulkOut(Schema):
     created: int
     codes: list[str]

@@ -32,7 +32,7 @@ class RectifyIn(Schema):
     note: str = ""
 
 
-class PhotoOut(Schema):
+class InspectionPhotoOut(Schema):
     url: str
     stage: str
 
@@ -56,7 +56,7 @@ class InspectionOut(Schema):
     follow_up_due: date | None
     rectified_at: datetime | None
     case: str | None = Field(description="Number of the reports hazard case")
-    photos: list[PhotoOut]
+    photos: list[InspectionPhotoOut]
     actions: list[str] = []
 
 

@@ -110,7 +110,7 @@ class PlaceListOut(Schema):
     count: int
 
 
-class ImportRowOut(Schema):
+class SafetyImportRowOut(Schema):
     sheet: str
     row: int
     code: str
@@ -118,11 +118,11 @@ class ImportRowOut(Schema):
     errors: list[dict]
 
 
-class ImportReportOut(Schema):
+class SafetyImportReportOut(Schema):
     ok: bool
     places_created: int
     places_updated: int
     devices_created: int
     devices_updated: int
-    rows: list[ImportRowOut]
+    rows: list[SafetyImportRowOut]
     dry_run: bool
