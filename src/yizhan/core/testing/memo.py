@@ -1,24 +1,28 @@
 """Expensive in-process indexes that tests rebuild from the same data, built once per
 test process.
 
-The locate index (``jurisdictions.locate``) of the test tree costs ~3.5 s of CPU to build
-(its city is a 1° × 1° square: ~17,000 coarse H3 cells and ~100,000 fine ones along the
-borders), and every test that locates a point builds it again, because each test starts
-with the process caches forgotten (``fixtures._fresh_process_caches``) and a tree of its
-own. Those trees are the same shapes under new ids (new sequence values on PostgreSQL).
+The locate index (``jurisdictions.locate``) of the test tree costs ~1 s of CPU to build
+(its city is a 1° × 1° square: ~17,000 coarse H3 cells to classify; ~3.5 s while the fine
+cells along every border were built up front too), and every test that locates a point
+built it again, because each test starts with the process caches forgotten
+(``fixtures._fresh_process_caches``) and a tree of its own. Those trees are the same
+shapes under new ids (new sequence values on PostgreSQL).
 
 ``memo_locate_build`` wraps the index's ``build``: the geometric part of the index
 depends only on the nodes' codes, depths and boundaries in lookup order (depth, then id),
 so it is keyed by exactly that; a hit reuses the cells, with each node's id replaced by the
 id the node has now, and builds the ancestor chains afresh from the rows (as the real
-build does). Anything else (another tree, a changed boundary, the demo district) is a miss
-and runs the real build, whose result is kept for the next test. The answer is the index
-the real build would have made; ``core/tests/test_testing_memo.py`` checks that.
-``YIZHAN_TEST_MEMO=0`` turns it off.
+build does); the coarse cells still to refine (the index refines a border cell on its
+first lookup) come along and are refined as usual. Anything else (another tree, a changed
+boundary, the demo district) is a miss and runs the real build, whose result is kept for
+the next test. The answer is the index the real build would have made
+(``core/tests/test_testing_memo.py`` checks it); should ``locate._Index`` change shape,
+the memo steps aside (``_KNOWN``). ``YIZHAN_TEST_MEMO=0`` turns it off.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -64,12 +68,21 @@ def _chains(index_cls, stamp):
     return index
 
 
+# the fields of locate._Index this memo knows how to carry over; any other field (the
+# index changed shape) turns the memo off rather than guess
+_KNOWN = {"stamp", "cells", "chains", "stats", "pending", "geo", "interned", "lock"}
+
+
 def memo_locate_build(real_build):
     """A ``build(stamp)`` for locate's ProcessCache that reuses earlier builds of the same
     shapes."""
     from yizhan.jurisdictions import locate
 
+    known = {f.name for f in dataclasses.fields(locate._Index)} == _KNOWN
+
     def build(stamp):
+        if not known:
+            return real_build(stamp)
         rows = _locate_rows()
         key = _locate_key(rows)
         kept = _LOCATE.get(key)
@@ -83,15 +96,20 @@ def memo_locate_build(real_build):
         stats["hits"] += 1
         built, rank_of = kept
         pk_now = [pk for pk, *_rest in rows]
-        index = _chains(locate._Index, stamp)
-        index.stats = dict(built.stats)
+        chains = _chains(locate._Index, stamp).chains
         if all(pk_now[rank] == pk for pk, rank in rank_of.items()):
-            index.cells = built.cells  # same ids (SQLite reuses them after a rollback): shared, read-only
-            return index
+            # same ids (SQLite reuses them after a rollback): the cells, the coarse cells
+            # still to refine and their lock are shared with the kept index, so a cell
+            # refined by one test is refined for the next (the same answer either way)
+            return dataclasses.replace(built, stamp=stamp, chains=chains)
         new = {pk: pk_now[rank] for pk, rank in rank_of.items()}
+        with built.lock:  # a consistent copy: refining moves cells from pending to cells
+            items = list(built.cells.items())
+            pending = dict(built.pending)
+            stats_now = dict(built.stats)
         interned: dict[int, tuple] = {}
         cells = {}
-        for cell, entry in built.cells.items():
+        for cell, entry in items:
             if entry.__class__ is int:
                 cells[cell] = new[entry]
             else:
@@ -99,8 +117,8 @@ def memo_locate_build(real_build):
                 if found is None:
                     found = interned[id(entry)] = tuple((new[pk], geom) for pk, geom in entry)
                 cells[cell] = found
-        index.cells = cells
-        return index
+        geo = [(new[g[0]], *g[1:]) for g in built.geo]
+        return locate._Index(stamp=stamp, cells=cells, chains=chains, stats=stats_now, pending=pending, geo=geo)
 
     return build
 

@@ -22,7 +22,8 @@ def _small_tree(suffix=""):
 
 
 def _same(a, b):
-    assert a.cells == b.cells
+    assert a.cells == b.cells and a.pending == b.pending
+    assert [g[:2] for g in a.geo] == [g[:2] for g in b.geo]
     assert {pk: [n.pk for n in chain] for pk, chain in a.chains.items()} == \
         {pk: [n.pk for n in chain] for pk, chain in b.chains.items()}
 
@@ -41,7 +42,12 @@ def test_memo_hit_is_the_real_index_under_the_new_ids(monkeypatch):
     hits = memo.stats["hits"]
     again = build(locate._stamp())
     assert memo.stats["hits"] == hits + 1
-    _same(again, locate._build(locate._stamp()))
+    real = locate._build(locate._stamp())
+    _same(again, real)
+    for idx in (again, real):  # and once every border cell is refined
+        for coarse in list(idx.pending):
+            locate._refine(idx, coarse)
+    _same(again, real)
     # and the lookups answer with the new rows
     monkeypatch.setattr(locate._index, "_build", build)
     locate.locate_index_invalidate()
