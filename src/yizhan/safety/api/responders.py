@@ -83,7 +83,8 @@ class SafetyPositionIn(Schema):
     lng: float
 
 
-@router.get("/responders/me", summary="My responder row and my open assignments")
+@router.get("/responders/me", summary="My responder row and my open assignments",
+            openapi_extra={"x-errors": [404]})  # 404: not registered as a responder
 def responder_me(request: HttpRequest):
     r = selectors.responder_of(request.user)
     if r is None:
