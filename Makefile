@@ -52,6 +52,10 @@ test: $(TEST_STAMP) chromium lint
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/nearby.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/demo_load.py
+	$(BIN)/python bench/safety_import.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/gb26875.py
 
 messages: $(TEST_STAMP)
 	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
