@@ -12,16 +12,17 @@ shapes under new ids (new sequence values on PostgreSQL).
 depends only on the nodes' codes, depths and boundaries in lookup order (depth, then id),
 so it is keyed by exactly that; a hit reuses the cells, with each node's id replaced by the
 id the node has now, and builds the ancestor chains afresh from the rows (as the real
-build does); the coarse cells still to refine (the index refines a border cell on its
-first lookup) come along and are refined as usual. Anything else (another tree, a changed
+build does); when the index refines border cells on first lookup, the cells still to
+refine come along and are refined as usual. Anything else (another tree, a changed
 boundary, the demo district) is a miss and runs the real build, whose result is kept for
 the next test. The answer is the index the real build would have made
-(``core/tests/test_testing_memo.py`` checks it); should ``locate._Index`` change shape,
-the memo steps aside (``_KNOWN``). ``YIZHAN_TEST_MEMO=0`` turns it off.
+(``core/tests/test_testing_memo.py`` checks it); should ``locate._Index`` take a shape
+other than these two, the memo steps aside (``_EAGER``, ``_LAZY``). ``YIZHAN_TEST_MEMO=0`` turns it off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -68,9 +69,11 @@ def _chains(index_cls, stamp):
     return index
 
 
-# the fields of locate._Index this memo knows how to carry over; any other field (the
-# index changed shape) turns the memo off rather than guess
-_KNOWN = {"stamp", "cells", "chains", "stats", "pending", "geo", "interned", "lock"}
+# the shapes of locate._Index this memo knows how to carry over: every cell built up front,
+# or border cells refined on first lookup (``pending``, ``geo``); any other shape turns the
+# memo off rather than guess
+_EAGER = {"stamp", "cells", "chains", "stats"}
+_LAZY = _EAGER | {"pending", "geo", "interned", "lock"}
 
 
 def memo_locate_build(real_build):
@@ -78,7 +81,8 @@ def memo_locate_build(real_build):
     shapes."""
     from yizhan.jurisdictions import locate
 
-    known = {f.name for f in dataclasses.fields(locate._Index)} == _KNOWN
+    shape = {f.name for f in dataclasses.fields(locate._Index)}
+    known, lazy = shape in (_EAGER, _LAZY), shape == _LAZY
 
     def build(stamp):
         if not known:
@@ -103,9 +107,10 @@ def memo_locate_build(real_build):
             # refined by one test is refined for the next (the same answer either way)
             return dataclasses.replace(built, stamp=stamp, chains=chains)
         new = {pk: pk_now[rank] for pk, rank in rank_of.items()}
-        with built.lock:  # a consistent copy: refining moves cells from pending to cells
+        lock = built.lock if lazy else contextlib.nullcontext()
+        with lock:  # a consistent copy: refining moves cells from pending to cells
             items = list(built.cells.items())
-            pending = dict(built.pending)
+            pending = dict(built.pending) if lazy else None
             stats_now = dict(built.stats)
         interned: dict[int, tuple] = {}
         cells = {}
@@ -117,6 +122,8 @@ def memo_locate_build(real_build):
                 if found is None:
                     found = interned[id(entry)] = tuple((new[pk], geom) for pk, geom in entry)
                 cells[cell] = found
+        if not lazy:
+            return locate._Index(stamp=stamp, cells=cells, chains=chains, stats=stats_now)
         geo = [(new[g[0]], *g[1:]) for g in built.geo]
         return locate._Index(stamp=stamp, cells=cells, chains=chains, stats=stats_now, pending=pending, geo=geo)
 
