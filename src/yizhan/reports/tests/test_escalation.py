@@ -84,9 +84,12 @@ class Run:
 
 
 @pytest.fixture(scope="class")
-def run(django_db_setup, django_db_blocker, tmp_path_factory):
+def run(django_db_setup, django_db_blocker, tmp_path_factory, _shared_data):
     """Load the demo once (as of ``NOW``), drive the clocks job for 48 simulated hours,
-    then roll everything back."""
+    then roll everything back. The shared test tree of the tests before (core.testing.shared)
+    is rolled back first: this class-scoped set-up runs before any test's own, and the demo
+    inside the tree's transaction overlapped its jurisdictions (out_of_jurisdiction)."""
+    _shared_data.close()
     from yizhan.demo.services import demo_load
     from yizhan.jurisdictions.models import Jurisdiction
 
