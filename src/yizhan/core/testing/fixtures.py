@@ -80,6 +80,28 @@ def _static_from_source(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _no_playwright_loop_outside_browser_tests(request):
+    """The session's Playwright (sync API) leaves its event loop marked as running in this
+    thread after the first browser test, so a later test in the same xdist worker that runs
+    async code (``async_to_sync``, ``asyncio.run``: the wall's event stream, the GB/T 26875.3
+    listener, the MQTT broker) was refused with "cannot use AsyncToSync in the same thread as
+    an async event loop" — only when a browser test happened to run first. Between
+    Playwright calls that loop is idle, so tests that do not drive the browser run with the
+    marker cleared, and it is put back after them."""
+    import asyncio.events
+
+    loop = asyncio.events._get_running_loop()
+    if loop is None or "browser" in request.fixturenames:
+        yield
+        return
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(loop)
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the site's default language: a request through the test client
     with ``Accept-Language: en`` leaves English active in the thread (LocaleMiddleware does

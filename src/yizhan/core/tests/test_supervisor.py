@@ -281,7 +281,10 @@ def test_yizhan_up_restarts_a_killed_worker_and_web_keeps_answering(tmp_path):
     log = tmp_path / "up.log"
     env = {**os.environ, "YIZHAN_VAR_DIR": str(tmp_path / "var"),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'up.sqlite3'}",
-           "YIZHAN_NOTIFY_CHANNELS": "", "PYTHONUNBUFFERED": "1"}
+           "YIZHAN_NOTIFY_CHANNELS": "", "PYTHONUNBUFFERED": "1",
+           # the apps' own processes (sensor ingest, GB/T 26875.3 listener) are off here:
+           # this test is about the platform's children; they would also take fixed ports
+           "YIZHAN_INGEST": "0", "YIZHAN_GB26875": "0"}
     with open(log, "wb") as out:
         up = subprocess.Popen([sys.executable, "-m", "yizhan", "up", "--no-demo", "--port", str(port)],
                               stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
