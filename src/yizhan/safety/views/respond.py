@@ -11,6 +11,7 @@ import math
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -47,8 +48,9 @@ def directions(from_lat, from_lng, to_lat, to_lng) -> dict | None:
         return None
     distance, seconds = services.travel_estimate(from_lat, from_lng, to_lat, to_lng)
     i = int((bearing_deg(from_lat, from_lng, to_lat, to_lng) + 22.5) // 45) % 8
+    english = (translation.get_language() or "").startswith("en")
     return {"distance_m": distance, "minutes": max(1, round(seconds / 60)), "compass_zh": COMPASS_ZH[i],
-            "compass_en": COMPASS_EN[i]}
+            "compass_en": COMPASS_EN[i], "compass": COMPASS_EN[i] if english else COMPASS_ZH[i]}
 
 
 @require_GET
