@@ -79,15 +79,17 @@ def _static_from_source(settings, tmp_path_factory):
     settings.YIZHAN_TILE_URL = ""
 
 
-@pytest.fixture(autouse=True)
-def _no_playwright_loop_outside_browser_tests(request):
+@pytest.fixture
+def outside_playwright_loop(request):
     """The session's Playwright (sync API) leaves its event loop marked as running in this
     thread after the first browser test, so a later test in the same xdist worker that runs
     async code (``async_to_sync``, ``asyncio.run``: the wall's event stream, the GB/T 26875.3
     listener, the MQTT broker) was refused with "cannot use AsyncToSync in the same thread as
     an async event loop" — only when a browser test happened to run first. Between
-    Playwright calls that loop is idle, so tests that do not drive the browser run with the
-    marker cleared, and it is put back after them."""
+    Playwright calls that loop is idle, so such test files opt in
+    (``pytestmark = pytest.mark.usefixtures("outside_playwright_loop")``) and run with the
+    marker cleared; it is put back after each test. (Autouse for every test, it caused
+    "database table is locked" cascades on SQLite under xdist: keep it opt-in.)"""
     import asyncio.events
 
     loop = asyncio.events._get_running_loop()

@@ -17,6 +17,8 @@ from yizhan.safety.gb26875 import objects as ob
 from yizhan.safety.gb26875.codec import build_frame, confirm_for, parse_frame
 from yizhan.safety.gb26875.server import Gb26875Listener, listener_settings
 
+pytestmark = pytest.mark.usefixtures("outside_playwright_loop")  # see core/testing/fixtures.py
+
 T = datetime(2026, 12, 3, 18, 56, 13)
 NOW = datetime(2026, 12, 3, 18, 56, 14)
 UITD = 0x000012345678

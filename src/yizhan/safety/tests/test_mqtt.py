@@ -25,6 +25,8 @@ from yizhan.safety.tests.mqtt_kit import (
     unique_topic,
 )
 
+pytestmark = pytest.mark.usefixtures("outside_playwright_loop")  # see core/testing/fixtures.py
+
 # the kit's fixtures, used here by name
 broker, embedded_broker = mqtt_kit.broker, mqtt_kit.embedded_broker
 system_mosquitto, private_mosquitto = mqtt_kit.system_mosquitto, mqtt_kit.private_mosquitto

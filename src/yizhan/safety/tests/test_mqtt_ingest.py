@@ -23,7 +23,7 @@ from yizhan.safety.tests.mqtt_kit import (
 
 broker, embedded_broker, system_mosquitto = mqtt_kit.broker, mqtt_kit.embedded_broker, mqtt_kit.system_mosquitto
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outside_playwright_loop")]
 
 
 def test_mqtt_messages_through_the_pipeline(broker, safety_tree):

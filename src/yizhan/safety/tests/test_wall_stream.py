@@ -22,7 +22,7 @@ from yizhan.safety.selectors.wall import WallFeed, cursor_from_id, cursor_to_id
 from yizhan.safety.tests.wall_data import make_alarm, make_dispatch
 from yizhan.safety.views import wall as wall_views
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outside_playwright_loop")]
 
 STREAM = "/safety/wall/stream/"
 
