@@ -43,7 +43,7 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     # pytest-django's live server runs in a thread; Playwright's sync API runs an event
     # loop in this one, which Django's async-safety check would otherwise refuse.
